@@ -1,0 +1,464 @@
+"""The typed, immutable configuration model of one TripGen environment, and its validation.
+
+An overlay (``overlays/<env>/config.py``) builds one :class:`Environment`; :func:`validate`
+checks every value and raises :class:`~tripgen_cdk8s.errors.ConfigError` naming the field path
+(``services.trip-service.scaling.max_replicas``) and what is allowed.  This module knows nothing
+of cdk8s or Helm.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Literal
+
+from .errors import ConfigError
+from .quantities import byte_count, cpu_millicores, is_bytes, is_cpu
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
+REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+MUTABLE_TAGS = ("latest", "stable", "main", "master", "dev", "prod")
+
+
+@dataclass(frozen=True)
+class ResourceAmounts:
+    """CPU, memory and ephemeral storage for one side (requests or limits) of a container."""
+
+    cpu: str
+    memory: str
+    ephemeral_storage: str = "256Mi"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Container requests and limits; ephemeral storage defaults to 256Mi / 1Gi (spec 2.1)."""
+
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+
+@dataclass(frozen=True)
+class Image:
+    """A container image; ``digest`` (``sha256:...``) pins it and wins over ``tag`` when set."""
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str = ""
+    pull_policy: str = "IfNotPresent"
+
+
+@dataclass(frozen=True)
+class PodsMetric:
+    """A per-pod custom metric served by the custom-metrics adapter, with its average target."""
+
+    name: str
+    average_value: int
+
+
+@dataclass(frozen=True)
+class HorizontalScaling:
+    """Scaling through an ``autoscaling/v2`` HorizontalPodAutoscaler (spec 3)."""
+
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int
+    memory_utilization: int
+    pods_metrics: tuple[PodsMetric, ...] = ()
+    scale_down_stabilization_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class QueueScaling:
+    """Scaling through a KEDA ``ScaledObject`` on an Azure Service Bus queue (spec 3)."""
+
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int
+    memory_utilization: int
+    servicebus_namespace: str
+    queue_name: str
+    message_count: int
+    scale_down_stabilization_seconds: int = 300
+
+
+Scaling = HorizontalScaling | QueueScaling
+
+
+@dataclass(frozen=True)
+class PrivateEndpointStore:
+    """A backing store reached through an Azure private endpoint (spec 7).
+
+    ``kind`` decides the environment variables a service gets; ``key_vault_object`` names the
+    Key Vault secret holding its credential (``{service}`` is replaced by the service name).
+    """
+
+    name: str
+    kind: Literal["postgresql", "redis", "servicebus"]
+    host: str
+    port: int
+    tls: bool
+    subnet_cidr: str
+    key_vault_object: str
+    extra_ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreAttachment:
+    """A service's use of a store: which store, and the store-specific settings it needs."""
+
+    store: str
+    secret_alias: str
+    database: str = ""
+    username: str = ""
+    redis_database: int = 0
+
+
+@dataclass(frozen=True)
+class KeyVaultSecret:
+    """A plain Key Vault secret mounted as a file named ``alias`` (the property the app reads)."""
+
+    object_name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets."""
+
+    name: str
+    purpose: str
+    image: Image
+    resources: Resources
+    api_prefixes: tuple[str, ...]
+    replicas: int = 1
+    scaling: Scaling | None = None
+    min_available: int | None = None
+    health_path: str = "/actuator/health"
+    metrics_path: str = "/actuator/prometheus"
+    calls: tuple[str, ...] = ()
+    external_egress: tuple[str, ...] = ()
+    stores: tuple[StoreAttachment, ...] = ()
+    secrets: tuple[KeyVaultSecret, ...] = ()
+    writable_paths: tuple[str, ...] = ("/tmp", "/app/logs")
+    kubernetes_api_access: bool = False
+    identity_client_id: str = ""
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """The AKS node pool application pods run on, and its capacity (spec 4)."""
+
+    name: str = "apppool"
+    taint_key: str = "application-workload"
+    taint_value: str = "true"
+    vm_size: str = "Standard_D4s_v3"
+    min_nodes: int = 3
+    max_nodes: int = 10
+    allocatable_cpu: str = "3600m"
+    allocatable_memory: str = "12Gi"
+
+
+@dataclass(frozen=True)
+class AppGatewayIngress:
+    """The Application Gateway Ingress of prod (spec 6)."""
+
+    name: str
+    host: str
+    tls_certificate: str
+    waf_policy_id: str
+    request_timeout_seconds: int
+    gateway_subnet_cidr: str
+    class_name: str = "azure-application-gateway"
+
+
+@dataclass(frozen=True)
+class KeyVault:
+    """The Key Vault every SecretProviderClass reads from, and the Azure AD tenant it lives in."""
+
+    name: str
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """The two-level cache strategy of PP 5.2.2; all durations in seconds."""
+
+    l1_ttl_seconds: int = 300
+    l1_max_entries: int = 2000
+    l2_ttl_seconds: int = 1800
+    user_session_ttl_seconds: int = 1800
+    location_data_ttl_seconds: int = 14400
+    ai_results_ttl_seconds: int = 3600
+    static_content_ttl_seconds: int = 86400
+
+
+@dataclass(frozen=True)
+class Messaging:
+    """Service Bus queue and topic names (hyphenated, spec 8)."""
+
+    queues: tuple[str, ...] = ("ai-schedule-generation", "location-search", "notification")
+    topics: tuple[str, ...] = ("system-events",)
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Prometheus Operator settings (spec 9)."""
+
+    service_monitor_api_version: str = "monitoring.coreos.com/v1"
+    scrape_interval_seconds: int = 30
+    namespace: str = "monitoring"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything one environment's charts are generated from."""
+
+    name: str
+    namespace: str
+    spring_profile: str
+    pod_security: str
+    services: tuple[ServiceConfig, ...]
+    stores: tuple[PrivateEndpointStore, ...] = ()
+    ingress: AppGatewayIngress | None = None
+    key_vault: KeyVault | None = None
+    node_pool: NodePool = field(default_factory=NodePool)
+    cache: CachePolicy = field(default_factory=CachePolicy)
+    messaging: Messaging = field(default_factory=Messaging)
+    monitoring: Monitoring = field(default_factory=Monitoring)
+    chart_version: str = "1.0.0"
+    min_replicas_floor: int = 2
+    zone_spread: bool = True
+
+    def service(self, name: str) -> ServiceConfig:
+        """The service called ``name``; ConfigError if there is none."""
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise ConfigError("services", name, f"known services are {', '.join(s.name for s in self.services)}")
+
+    def store(self, name: str) -> PrivateEndpointStore:
+        """The store called ``name``; ConfigError if there is none."""
+        for st in self.stores:
+            if st.name == name:
+                return st
+        raise ConfigError("stores", name, f"known stores are {', '.join(s.name for s in self.stores) or 'none'}")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _fail(path: str, value: object, allowed: str) -> None:
+    raise ConfigError(path, value, allowed)
+
+
+def _int(path: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        _fail(path, value, f"allowed: an integer from {lo} to {hi}")
+
+
+def _str(path: str, value: object, pattern: re.Pattern[str], allowed: str) -> None:
+    if not isinstance(value, str) or not pattern.match(value):
+        _fail(path, value, f"allowed: {allowed}")
+
+
+def _cidr(path: str, value: object) -> None:
+    try:
+        ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        _fail(path, value, "allowed: an IPv4 network in CIDR notation such as 10.0.2.0/24")
+    if not isinstance(value, str):
+        _fail(path, value, "allowed: a CIDR string")
+
+
+def _check_types(path: str, obj: object) -> None:
+    """Reject values of the wrong Python type before any range check (mutations, --set)."""
+    if not is_dataclass(obj):
+        return
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(f.type, str) and f.type in ("int", "str", "bool"):
+            expected = {"int": int, "str": str, "bool": bool}[f.type]
+            ok = isinstance(value, expected) and (f.type == "bool" or not isinstance(value, bool))
+            if not ok:
+                _fail(f"{path}.{f.name}" if path else f.name, value, f"allowed: a value of type {f.type}")
+
+
+def _validate_resources(path: str, res: Resources) -> None:
+    for side in ("requests", "limits"):
+        amounts = getattr(res, side)
+        _check_types(f"{path}.{side}", amounts)
+        if not is_cpu(amounts.cpu):
+            _fail(f"{path}.{side}.cpu", amounts.cpu, "allowed: a CPU quantity such as 200m, 1 or 1.5")
+        for name in ("memory", "ephemeral_storage"):
+            v = getattr(amounts, name)
+            if not is_bytes(v):
+                _fail(f"{path}.{side}.{name}", v, "allowed: a binary quantity such as 512Mi or 2Gi")
+    for name, conv in (("cpu", cpu_millicores), ("memory", byte_count), ("ephemeral_storage", byte_count)):
+        req, lim = getattr(res.requests, name), getattr(res.limits, name)
+        if conv(req) > conv(lim):
+            _fail(f"{path}.requests.{name}", req, f"allowed: at most the limit {lim}")
+
+
+def _validate_image(path: str, image: Image, env: Environment) -> None:
+    _check_types(path, image)
+    _str(f"{path}.registry", image.registry, HOSTNAME, "a registry host name such as acrtrpgenprod.azurecr.io")
+    _str(f"{path}.repository", image.repository, REPOSITORY, "a lower-case repository path")
+    _str(f"{path}.tag", image.tag, IMAGE_TAG, "a Docker tag (letters, digits, '.', '_', '-')")
+    if env.name == "prod" and image.tag.lower() in MUTABLE_TAGS:
+        _fail(f"{path}.tag", image.tag, f"allowed in prod: an immutable release tag, not {'/'.join(MUTABLE_TAGS)}")
+    if image.digest and not DIGEST.match(image.digest):
+        _fail(f"{path}.digest", image.digest, "allowed: empty or sha256:<64 hex digits>")
+    if image.pull_policy not in PULL_POLICIES:
+        _fail(f"{path}.pull_policy", image.pull_policy, f"allowed: {', '.join(PULL_POLICIES)}")
+
+
+def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
+    sc = svc.scaling
+    if sc is None:
+        return
+    if not isinstance(sc, (HorizontalScaling, QueueScaling)):
+        _fail(path, sc, "allowed: HorizontalScaling, QueueScaling or None")
+    _check_types(path, sc)
+    _int(f"{path}.min_replicas", sc.min_replicas, 1, 1000)
+    _int(f"{path}.max_replicas", sc.max_replicas, 1, 1000)
+    if sc.max_replicas < sc.min_replicas:
+        _fail(f"{path}.max_replicas", sc.max_replicas, f"allowed: at least min_replicas ({sc.min_replicas})")
+    if env.name == "prod" and sc.min_replicas < env.min_replicas_floor:
+        _fail(f"{path}.min_replicas", sc.min_replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    _int(f"{path}.cpu_utilization", sc.cpu_utilization, 1, 100)
+    _int(f"{path}.memory_utilization", sc.memory_utilization, 1, 100)
+    _int(f"{path}.scale_down_stabilization_seconds", sc.scale_down_stabilization_seconds, 0, 3600)
+    if isinstance(sc, HorizontalScaling):
+        if not isinstance(sc.pods_metrics, tuple):
+            _fail(f"{path}.pods_metrics", sc.pods_metrics, "allowed: a tuple of PodsMetric")
+        for i, m in enumerate(sc.pods_metrics):
+            _str(f"{path}.pods_metrics[{i}].name", m.name, METRIC_NAME, "a Prometheus metric name")
+            _int(f"{path}.pods_metrics[{i}].average_value", m.average_value, 1, 1_000_000)
+    else:
+        _str(f"{path}.servicebus_namespace", sc.servicebus_namespace, DNS_LABEL, "a Service Bus namespace name")
+        if sc.queue_name not in env.messaging.queues:
+            _fail(f"{path}.queue_name", sc.queue_name, f"allowed: one of the queues {', '.join(env.messaging.queues)}")
+        _int(f"{path}.message_count", sc.message_count, 1, 100_000)
+
+
+def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: set[str]) -> None:
+    _check_types(path, svc)
+    _str(f"{path}.name", svc.name, DNS_LABEL, "a DNS label (lower-case letters, digits, '-')")
+    _validate_image(f"{path}.image", svc.image, env)
+    _validate_resources(f"{path}.resources", svc.resources)
+    _int(f"{path}.replicas", svc.replicas, 1, 1000)
+    if not svc.api_prefixes:
+        _fail(f"{path}.api_prefixes", svc.api_prefixes, "allowed: at least one path prefix such as /api/v1/users")
+    for i, p in enumerate(svc.api_prefixes):
+        if not isinstance(p, str) or not re.match(r"^/[A-Za-z0-9/_.-]*$", p):
+            _fail(f"{path}.api_prefixes[{i}]", p, "allowed: an absolute URL path such as /api/v1/users")
+    for attr in ("health_path", "metrics_path"):
+        v = getattr(svc, attr)
+        if not re.match(r"^/[A-Za-z0-9/_.-]*$", v):
+            _fail(f"{path}.{attr}", v, "allowed: an absolute URL path")
+    _validate_scaling(f"{path}.scaling", svc, env)
+    if env.name == "prod" and svc.scaling is None and svc.replicas < env.min_replicas_floor:
+        _fail(f"{path}.replicas", svc.replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    if svc.min_available is not None:
+        _int(f"{path}.min_available", svc.min_available, 0, 1000)
+        floor = svc.scaling.min_replicas if svc.scaling else svc.replicas
+        if svc.min_available >= floor:
+            _fail(
+                f"{path}.min_available",
+                svc.min_available,
+                f"allowed: below the minimum replicas ({floor}), otherwise node drains block",
+            )
+    for i, callee in enumerate(svc.calls):
+        if callee not in names or callee == svc.name:
+            _fail(f"{path}.calls[{i}]", callee, f"allowed: another service ({', '.join(sorted(names - {svc.name}))})")
+    for i, host in enumerate(svc.external_egress):
+        _str(f"{path}.external_egress[{i}]", host, HOSTNAME, "an external host name")
+    store_names = {s.name for s in env.stores}
+    for i, att in enumerate(svc.stores):
+        if att.store not in store_names:
+            _fail(f"{path}.stores[{i}].store", att.store, f"allowed: {', '.join(sorted(store_names)) or 'no stores defined'}")
+        _str(f"{path}.stores[{i}].secret_alias", att.secret_alias, ENV_VAR, "an environment-variable name")
+        if env.store(att.store).kind == "postgresql":
+            _str(f"{path}.stores[{i}].database", att.database, re.compile(r"^[a-z_][a-z0-9_]*$"), "a database name")
+            _str(f"{path}.stores[{i}].username", att.username, re.compile(r"^[a-z_][a-z0-9_]*$"), "a role name")
+        _int(f"{path}.stores[{i}].redis_database", att.redis_database, 0, 0)
+    aliases = [a.secret_alias for a in svc.stores] + [s.alias for s in svc.secrets]
+    for i, sec in enumerate(svc.secrets):
+        _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
+             "a Key Vault object name (letters, digits, hyphens)")
+        _str(f"{path}.secrets[{i}].alias", sec.alias, ENV_VAR, "an environment-variable name")
+    if len(set(aliases)) != len(aliases):
+        _fail(f"{path}.secrets", aliases, "allowed: each alias (file name under /mnt/secrets) once")
+    for i, wp in enumerate(svc.writable_paths):
+        if not isinstance(wp, str) or not re.match(r"^/[a-z0-9/_-]+$", wp):
+            _fail(f"{path}.writable_paths[{i}]", wp, "allowed: an absolute directory path")
+    if svc.identity_client_id and not GUID.match(svc.identity_client_id):
+        _fail(f"{path}.identity_client_id", svc.identity_client_id, "allowed: empty or a lower-case GUID")
+
+
+def validate(env: Environment) -> Environment:
+    """Check every value of ``env``; return it unchanged or raise ConfigError."""
+    _check_types("", env)
+    _str("name", env.name, DNS_LABEL, "a DNS label such as prod or dev")
+    _str("namespace", env.namespace, DNS_LABEL, "a DNS label")
+    if env.pod_security not in ("restricted", "baseline"):
+        _fail("pod_security", env.pod_security, "allowed: restricted, baseline")
+    _str("chart_version", env.chart_version, re.compile(r"^\d+\.\d+\.\d+$"), "a SemVer version such as 1.0.0")
+    if not env.services:
+        _fail("services", env.services, "allowed: at least one service")
+    names = [s.name for s in env.services]
+    if len(set(names)) != len(names):
+        _fail("services", names, "allowed: each service name once")
+    for i, st in enumerate(env.stores):
+        p = f"stores.{st.name}"
+        _check_types(p, st)
+        if st.kind not in ("postgresql", "redis", "servicebus"):
+            _fail(f"{p}.kind", st.kind, "allowed: postgresql, redis, servicebus")
+        _str(f"{p}.host", st.host, HOSTNAME, "a fully-qualified host name")
+        _int(f"{p}.port", st.port, 1, 65535)
+        for j, extra in enumerate(st.extra_ports):
+            _int(f"{p}.extra_ports[{j}]", extra, 1, 65535)
+        _cidr(f"{p}.subnet_cidr", st.subnet_cidr)
+    np_ = env.node_pool
+    _check_types("node_pool", np_)
+    _str("node_pool.name", np_.name, DNS_LABEL, "a node pool name")
+    _int("node_pool.min_nodes", np_.min_nodes, 1, 1000)
+    _int("node_pool.max_nodes", np_.max_nodes, np_.min_nodes, 1000)
+    if not is_cpu(np_.allocatable_cpu):
+        _fail("node_pool.allocatable_cpu", np_.allocatable_cpu, "allowed: a CPU quantity such as 3600m")
+    if not is_bytes(np_.allocatable_memory):
+        _fail("node_pool.allocatable_memory", np_.allocatable_memory, "allowed: a binary quantity such as 12Gi")
+    if env.ingress is not None:
+        ing = env.ingress
+        _check_types("ingress", ing)
+        _str("ingress.host", ing.host, HOSTNAME, "a host name such as api.tripgen.com")
+        _int("ingress.request_timeout_seconds", ing.request_timeout_seconds, 1, 3600)
+        _cidr("ingress.gateway_subnet_cidr", ing.gateway_subnet_cidr)
+    if env.key_vault is not None:
+        _str("key_vault.name", env.key_vault.name, re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"),
+             "3-24 letters, digits and hyphens (Key Vault names have no underscores)")
+        if env.key_vault.tenant_id and not GUID.match(env.key_vault.tenant_id):
+            _fail("key_vault.tenant_id", env.key_vault.tenant_id, "allowed: empty or a lower-case GUID")
+    mon = env.monitoring
+    if mon.service_monitor_api_version not in ("monitoring.coreos.com/v1", "azmonitoring.coreos.com/v1"):
+        _fail("monitoring.service_monitor_api_version", mon.service_monitor_api_version,
+              "allowed: monitoring.coreos.com/v1, azmonitoring.coreos.com/v1")
+    _int("monitoring.scrape_interval_seconds", mon.scrape_interval_seconds, 5, 3600)
+    cache = env.cache
+    _check_types("cache", cache)
+    for f in fields(cache):
+        _int(f"cache.{f.name}", getattr(cache, f.name), 1, 10_000_000)
+    for i, q in enumerate(env.messaging.queues + env.messaging.topics):
+        _str(f"messaging[{i}]", q, DNS_LABEL, "a hyphenated queue or topic name")
+    for svc in env.services:
+        _validate_service(f"services.{svc.name}", svc, env, set(names))
+    return env

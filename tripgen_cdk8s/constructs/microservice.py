@@ -1,0 +1,332 @@
+"""MicroService: one Spring Boot service as Deployment, Service, ServiceAccount and ConfigMap."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import cdk8s
+import constructs
+from cdk8s_plus_29 import k8s
+
+from ..config import Image, Resources
+from ..helmchart import HelmChart
+from ..labels import selector_labels, standard_labels
+
+HTTP_PORT = 8080
+UID = 10001
+SECRETS_MOUNT = "/mnt/secrets"
+
+
+@dataclass(frozen=True)
+class MicroServiceProps:
+    """What a MicroService needs.
+
+    ``health_path`` is the actuator health base (``/actuator/health``, or under a context path);
+    ``replicas`` is the fixed replica count when nothing autoscales the service;
+    ``writable_paths`` become emptyDir mounts (the root filesystem is read-only);
+    ``config`` is the non-secret environment, rendered into the ``<name>-config`` ConfigMap.
+    """
+
+    name: str
+    namespace: str
+    image: Image
+    resources: Resources
+    replicas: int = 1
+    health_path: str = "/actuator/health"
+    writable_paths: tuple[str, ...] = ("/tmp", "/app/logs")
+    config: dict[str, str] = field(default_factory=dict)
+    kubernetes_api_access: bool = False
+    component: str = "backend"
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    termination_grace_period_seconds: int = 45
+    pre_stop_sleep_seconds: int = 10
+    revision_history_limit: int = 10
+    progress_deadline_seconds: int = 600
+
+
+def _q(value: str) -> k8s.Quantity:
+    return k8s.Quantity.from_string(value)
+
+
+def _volume_name(path: str) -> str:
+    return path.strip("/").replace("/", "-").replace("_", "-")
+
+
+def _escape(key: str) -> str:
+    """A map key as a JSON-pointer segment."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+class MicroService(constructs.Construct):
+    """A Spring Boot microservice listening on port 8080 (named ``http``).
+
+    Emits a ServiceAccount ``<name>-sa``, a ConfigMap ``<name>-config`` consumed with ``envFrom``
+    (its checksum is a pod annotation, so a config change rolls the pods), a Deployment with
+    startup/liveness/readiness probes, a preStop drain, the restricted pod security of TRIPGEN.md
+    section 5 with emptyDir mounts for the writable paths, and a ClusterIP Service ``<name>``.
+
+    Other constructs attach to it: :meth:`add_config`, :meth:`add_pod_label`, :meth:`add_volume`,
+    :meth:`annotate_service_account`, and the network intent :meth:`allow_to` /
+    :meth:`allow_from`, which :class:`~tripgen_cdk8s.constructs.network.ServiceNetworkPolicy`
+    turns into NetworkPolicies.
+    """
+
+    def __init__(self, scope: constructs.Construct, id: str, props: MicroServiceProps) -> None:
+        super().__init__(scope, id)
+        self.props = props
+        self.name = props.name
+        self.namespace = props.namespace
+        chart = HelmChart.of(self)
+        self.chart = chart
+        self.labels = standard_labels(
+            name=props.name,
+            instance=chart.chart_name,
+            version=chart.app_version,
+            component=props.component,
+            chart=f"{chart.chart_name}-{chart.chart_version}",
+        )
+        self.selector = selector_labels(name=props.name, instance=chart.chart_name)
+        self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
+        self.config: dict[str, str] = dict(props.config)
+        self.callees: list[MicroService] = []
+        self.callers: list[MicroService] = []
+        self.egress_rules: list[tuple[str, str, tuple[int, ...]]] = []
+        self.volumes: list[str] = []
+        self.autoscaled = False
+        self.service_account_name = f"{props.name}-sa"
+        self.config_map_name = f"{props.name}-config"
+
+        self._declare_values()
+        self.service_account = k8s.KubeServiceAccount(
+            self,
+            "service-account",
+            metadata=self._meta(self.service_account_name),
+            automount_service_account_token=props.kubernetes_api_access,
+        )
+        self.config_map = k8s.KubeConfigMap(
+            self, "config-map", metadata=self._meta(self.config_map_name), data=dict(sorted(self.config.items()))
+        )
+        self.deployment = self._deployment()
+        self.service = k8s.KubeService(
+            self,
+            "service",
+            metadata=self._meta(props.name),
+            spec=k8s.ServiceSpec(
+                type="ClusterIP",
+                selector=self.selector,
+                ports=[
+                    k8s.ServicePort(
+                        name="http", port=HTTP_PORT, target_port=k8s.IntOrString.from_string("http"), protocol="TCP"
+                    )
+                ],
+            ),
+        )
+        self._bind_values()
+
+    # ------------------------------------------------------------------ construction
+
+    def _meta(self, name: str) -> k8s.ObjectMeta:
+        return k8s.ObjectMeta(name=name, namespace=self.namespace, labels=dict(self.labels))
+
+    def _declare_values(self) -> None:
+        v, p = self.chart.values, self.props
+        v.add("image.registry", p.image.registry, "Container image registry", minLength=1)
+        v.add("image.repository", p.image.repository, "Container image repository", minLength=1)
+        v.add("image.tag", p.image.tag, "Container image tag (an immutable release tag)", minLength=1)
+        v.add(
+            "image.digest",
+            p.image.digest,
+            "Container image digest (sha256:...); when set it is used instead of the tag",
+            pattern="^(sha256:[a-f0-9]{64})?$",
+        )
+        v.add("image.pullPolicy", p.image.pull_policy, "Container image pull policy",
+              enum=["Always", "IfNotPresent", "Never"])
+        for side in ("requests", "limits"):
+            amounts = getattr(p.resources, side)
+            v.add(f"resources.{side}.cpu", amounts.cpu, f"CPU {side} of the container")
+            v.add(f"resources.{side}.memory", amounts.memory, f"Memory {side} of the container")
+            v.add(f"resources.{side}.ephemeral-storage", amounts.ephemeral_storage,
+                  f"Ephemeral storage {side} of the container")
+
+    def _image_ref(self) -> str:
+        img = self.props.image
+        ref = f"{img.registry}/{img.repository}"
+        return f"{ref}@{img.digest}" if img.digest else f"{ref}:{img.tag}"
+
+    def _probe(self, path: str, period: int, timeout: int, failures: int) -> k8s.Probe:
+        return k8s.Probe(
+            http_get=k8s.HttpGetAction(path=path, port=k8s.IntOrString.from_string("http"), scheme="HTTP"),
+            period_seconds=period,
+            timeout_seconds=timeout,
+            failure_threshold=failures,
+            success_threshold=1,
+        )
+
+    def _deployment(self) -> k8s.KubeDeployment:
+        p = self.props
+        health = p.health_path.rstrip("/")
+        mounts = [k8s.VolumeMount(name=_volume_name(path), mount_path=path) for path in p.writable_paths]
+        volumes = [
+            k8s.Volume(name=_volume_name(path), empty_dir=k8s.EmptyDirVolumeSource(size_limit=_q("256Mi")))
+            for path in p.writable_paths
+        ]
+        self.volumes = [_volume_name(path) for path in p.writable_paths]
+        res = p.resources
+        container = k8s.Container(
+            name=p.name,
+            image=self._image_ref(),
+            image_pull_policy=p.image.pull_policy,
+            ports=[k8s.ContainerPort(name="http", container_port=HTTP_PORT, protocol="TCP")],
+            env_from=[k8s.EnvFromSource(config_map_ref=k8s.ConfigMapEnvSource(name=self.config_map_name))],
+            startup_probe=self._probe(f"{health}/liveness", period=10, timeout=5, failures=18),
+            liveness_probe=self._probe(f"{health}/liveness", period=30, timeout=5, failures=3),
+            readiness_probe=self._probe(f"{health}/readiness", period=10, timeout=5, failures=3),
+            lifecycle=k8s.Lifecycle(
+                pre_stop=k8s.LifecycleHandler(exec=k8s.ExecAction(command=["sleep", str(p.pre_stop_sleep_seconds)]))
+            ),
+            resources=k8s.ResourceRequirements(
+                requests={
+                    "cpu": _q(res.requests.cpu),
+                    "memory": _q(res.requests.memory),
+                    "ephemeral-storage": _q(res.requests.ephemeral_storage),
+                },
+                limits={
+                    "cpu": _q(res.limits.cpu),
+                    "memory": _q(res.limits.memory),
+                    "ephemeral-storage": _q(res.limits.ephemeral_storage),
+                },
+            ),
+            security_context=k8s.SecurityContext(
+                allow_privilege_escalation=False,
+                read_only_root_filesystem=True,
+                run_as_non_root=True,
+                run_as_user=UID,
+                run_as_group=UID,
+                capabilities=k8s.Capabilities(drop=["ALL"]),
+                seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
+            ),
+            volume_mounts=mounts,
+            termination_message_policy="FallbackToLogsOnError",
+        )
+        return k8s.KubeDeployment(
+            self,
+            "deployment",
+            metadata=self._meta(p.name),
+            spec=k8s.DeploymentSpec(
+                replicas=p.replicas,
+                revision_history_limit=p.revision_history_limit,
+                progress_deadline_seconds=p.progress_deadline_seconds,
+                selector=k8s.LabelSelector(match_labels=self.selector),
+                strategy=k8s.DeploymentStrategy(
+                    type="RollingUpdate",
+                    rolling_update=k8s.RollingUpdateDeployment(
+                        max_surge=k8s.IntOrString.from_number(1), max_unavailable=k8s.IntOrString.from_number(0)
+                    ),
+                ),
+                template=k8s.PodTemplateSpec(
+                    metadata=k8s.ObjectMeta(
+                        labels=dict(self.pod_labels), annotations={"checksum/config": self.config_checksum()}
+                    ),
+                    spec=k8s.PodSpec(
+                        service_account_name=self.service_account_name,
+                        automount_service_account_token=p.kubernetes_api_access,
+                        termination_grace_period_seconds=p.termination_grace_period_seconds,
+                        enable_service_links=False,
+                        security_context=k8s.PodSecurityContext(
+                            run_as_non_root=True,
+                            run_as_user=UID,
+                            run_as_group=UID,
+                            fs_group=UID,
+                            seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
+                        ),
+                        containers=[container],
+                        volumes=volumes,
+                    ),
+                ),
+            ),
+        )
+
+    def _bind_values(self) -> None:
+        chart, dep = self.chart, self.deployment
+        container: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
+        chart.bind(dep, container + ("image",), '{{ include "tripgen.image" . | quote }}', self._image_ref())
+        chart.bind_value(dep, container + ("imagePullPolicy",), "image.pullPolicy", self.props.image.pull_policy)
+        for side in ("requests", "limits"):
+            amounts = getattr(self.props.resources, side)
+            for key, attr in (("cpu", "cpu"), ("memory", "memory"), ("ephemeral-storage", "ephemeral_storage")):
+                chart.bind_value(dep, container + ("resources", side, key), f"resources.{side}.{key}",
+                                 getattr(amounts, attr))
+        if not self.autoscaled:
+            chart.values.add("replicaCount", self.props.replicas, "Number of replicas (the service is not autoscaled)",
+                             minimum=1)
+            chart.bind_value(dep, ("spec", "replicas"), "replicaCount", self.props.replicas)
+
+    # ------------------------------------------------------------------ attachment API
+
+    def config_checksum(self) -> str:
+        """sha256 of the ConfigMap data; the pod annotation that rolls pods on config change."""
+        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()
+
+    def add_config(self, key: str, value: str) -> None:
+        """Add a non-secret setting to the ConfigMap (and so to the container environment)."""
+        if key in self.config and self.config[key] != value:
+            raise ValueError(f"{self.name}: config {key} set twice ({self.config[key]!r}, {value!r})")
+        self.config[key] = value
+        self.config_map.add_json_patch(cdk8s.JsonPatch.add(f"/data/{_escape(key)}", value))
+        self.deployment.add_json_patch(
+            cdk8s.JsonPatch.replace("/spec/template/metadata/annotations/checksum~1config", self.config_checksum())
+        )
+
+    def add_pod_label(self, key: str, value: str) -> None:
+        """Add a label to the pods (not to the selector)."""
+        self.pod_labels[key] = value
+        self.deployment.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/metadata/labels/{_escape(key)}", value))
+
+    def add_volume(self, volume: dict[str, object], mount: dict[str, object]) -> None:
+        """Add a pod volume and mount it into the container."""
+        self.volumes.append(str(volume["name"]))
+        self.deployment.add_json_patch(cdk8s.JsonPatch.add("/spec/template/spec/volumes/-", volume))
+        self.deployment.add_json_patch(
+            cdk8s.JsonPatch.add("/spec/template/spec/containers/0/volumeMounts/-", mount)
+        )
+
+    def patch_pod_spec(self, key: str, value: object) -> None:
+        """Set one field of the pod spec (scheduling constraints and the like)."""
+        self.deployment.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/spec/{key}", value))
+
+    def annotate_service_account(self, key: str, value: str) -> None:
+        """Add an annotation to the service's ServiceAccount."""
+        self.service_account.metadata.add_annotation(key, value)
+
+    def remove_replicas(self) -> None:
+        """Let an autoscaler own the replica count: ``spec.replicas`` is dropped (TRIPGEN.md 3)."""
+        if self.autoscaled:
+            return
+        self.autoscaled = True
+        self.deployment.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+        bindings = self.chart.values.bindings.get(("Deployment", self.name), [])
+        bindings[:] = [b for b in bindings if b.path != ("spec", "replicas")]
+        self.chart.values.params.pop("replicaCount", None)
+
+    def url(self) -> str:
+        """The in-cluster URL other services use to call this one."""
+        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{HTTP_PORT}"
+
+    def allow_to(self, callee: MicroService) -> None:
+        """This service calls ``callee`` on 8080: egress here, ingress there, and its URL in config."""
+        if callee is self:
+            raise ValueError(f"{self.name} cannot call itself")
+        if callee not in self.callees:
+            self.callees.append(callee)
+            callee.callers.append(self)
+            self.add_config(f"{callee.name.upper().replace('-', '_')}_URL", callee.url())
+
+    def allow_from(self, caller: MicroService) -> None:
+        """``caller`` may call this service (the mirror of :meth:`allow_to`)."""
+        caller.allow_to(self)
+
+    def allow_egress(self, cidr: str, ports: tuple[int, ...], description: str) -> None:
+        """Allow TCP egress to ``cidr`` on ``ports`` (a private endpoint, or 0.0.0.0/0 for HTTPS)."""
+        self.egress_rules.append((description, cidr, ports))

@@ -1,0 +1,152 @@
+"""PrivateEndpointSecret: a Key Vault-backed credential (and optionally a private-endpoint store)
+attached to a MicroService through the Secrets Store CSI driver (TRIPGEN.md section 7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cdk8s
+import constructs
+
+from ..config import KeyVaultSecret, PrivateEndpointStore, StoreAttachment
+from ..helmchart import HelmChart
+from .microservice import SECRETS_MOUNT, MicroService
+
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+
+
+@dataclass(frozen=True)
+class KeyVaultAccess:
+    """The Key Vault a service reads and the workload identity it reads it with."""
+
+    key_vault_name: str
+    tenant_id: str
+    client_id: str
+
+
+class SecretProviderClass(constructs.Construct):
+    """The one ``SecretProviderClass`` ``<service>-secrets`` of a service, its CSI volume at
+    ``/mnt/secrets`` and its workload identity.  Created on first use by
+    :class:`PrivateEndpointSecret`; every attachment adds Key Vault objects to it."""
+
+    def __init__(self, scope: constructs.Construct, id: str, service: MicroService, access: KeyVaultAccess) -> None:
+        super().__init__(scope, id)
+        self.service = service
+        self.access = access
+        self.name = f"{service.name}-secrets"
+        self.objects: list[tuple[str, str]] = []
+        chart = HelmChart.of(self)
+        chart.values.add("workloadIdentity.clientId", access.client_id,
+                         "Client ID of the service's user-assigned managed identity (set by the platform team)",
+                         pattern="^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")
+        chart.values.add("workloadIdentity.tenantId", access.tenant_id, "Azure AD tenant of the Key Vault",
+                         pattern="^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")
+        self.api_object = cdk8s.ApiObject(
+            self,
+            "secret-provider-class",
+            api_version="secrets-store.csi.x-k8s.io/v1",
+            kind="SecretProviderClass",
+            metadata=cdk8s.ApiObjectMetadata(name=self.name, namespace=service.namespace, labels=dict(service.labels)),
+        )
+        self.api_object.add_json_patch(cdk8s.JsonPatch.add("/spec", self._spec()))
+        chart.bind_value(self.api_object, ("spec", "parameters", "clientID"), "workloadIdentity.clientId", access.client_id)
+        chart.bind_value(self.api_object, ("spec", "parameters", "tenantId"), "workloadIdentity.tenantId", access.tenant_id)
+        service.annotate_service_account(CLIENT_ID_ANNOTATION, access.client_id)
+        chart.bind_value(service.service_account, ("metadata", "annotations", CLIENT_ID_ANNOTATION),
+                         "workloadIdentity.clientId", access.client_id)
+        service.add_pod_label(WORKLOAD_IDENTITY_LABEL, "true")
+        service.add_config("SPRING_CONFIG_IMPORT", f"optional:configtree:{SECRETS_MOUNT}/")
+        service.add_volume(
+            {"name": "secrets", "csi": {"driver": CSI_DRIVER, "readOnly": True,
+                                        "volumeAttributes": {"secretProviderClass": self.name}}},
+            {"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True},
+        )
+
+    def _spec(self) -> dict[str, object]:
+        return {
+            "provider": "azure",
+            "parameters": {
+                "usePodIdentity": "false",
+                "useVMManagedIdentity": "false",
+                "clientID": self.access.client_id,
+                "keyvaultName": self.access.key_vault_name,
+                "tenantId": self.access.tenant_id,
+                "cloudName": "AzurePublicCloud",
+                "objects": self.objects_parameter(),
+            },
+        }
+
+    def objects_parameter(self) -> str:
+        """The provider's ``objects`` parameter: a YAML string listing every object and alias."""
+        if not self.objects:
+            return "array: []\n"
+        lines = ["array:"]
+        for name, alias in self.objects:
+            lines += ["  - |", f"    objectName: {name}", "    objectType: secret", f"    objectAlias: {alias}"]
+        return "\n".join(lines) + "\n"
+
+    def add_object(self, object_name: str, alias: str) -> None:
+        """Mount Key Vault secret ``object_name`` as the file ``/mnt/secrets/<alias>``."""
+        if any(a == alias for _, a in self.objects):
+            raise ValueError(f"{self.service.name}: secret alias {alias} used twice")
+        self.objects.append((object_name, alias))
+        self.api_object.add_json_patch(cdk8s.JsonPatch.replace("/spec/parameters/objects", self.objects_parameter()))
+
+    @staticmethod
+    def of(service: MicroService, access: KeyVaultAccess) -> SecretProviderClass:
+        """The service's SecretProviderClass, created on first use."""
+        existing = service.node.try_find_child("key-vault")
+        if isinstance(existing, SecretProviderClass):
+            return existing
+        return SecretProviderClass(service, "key-vault", service, access)
+
+
+@dataclass(frozen=True)
+class PrivateEndpointSecretProps:
+    """Attach either a private-endpoint ``store`` (with the service's ``attachment`` to it) or a
+    plain Key Vault ``secret`` to ``service``."""
+
+    service: MicroService
+    access: KeyVaultAccess
+    store: PrivateEndpointStore | None = None
+    attachment: StoreAttachment | None = None
+    secret: KeyVaultSecret | None = None
+
+
+class PrivateEndpointSecret(constructs.Construct):
+    """A credential from Key Vault, and for a store its connection settings and egress rule.
+
+    For a store: the non-secret settings (``DB_HOST``, ``REDIS_PORT``...) go into the ConfigMap,
+    the credential into the SecretProviderClass with ``objectAlias`` = the property the app reads,
+    and the service may reach the store's subnet on its port(s).  For a plain secret, only the
+    SecretProviderClass entry.  Secrets never become environment variables or Kubernetes Secrets.
+    """
+
+    def __init__(self, scope: constructs.Construct, id: str, props: PrivateEndpointSecretProps) -> None:
+        super().__init__(scope, id)
+        svc = props.service
+        spc = SecretProviderClass.of(svc, props.access)
+        if props.secret is not None:
+            spc.add_object(props.secret.object_name, props.secret.alias)
+            return
+        store, att = props.store, props.attachment
+        if store is None or att is None:
+            raise ValueError("PrivateEndpointSecret needs a secret, or a store with its attachment")
+        spc.add_object(store.key_vault_object.format(service=svc.name), att.secret_alias)
+        if store.kind == "postgresql":
+            for key, value in (("DB_HOST", store.host), ("DB_PORT", str(store.port)),
+                               ("DB_NAME", att.database), ("DB_USERNAME", att.username)):
+                svc.add_config(key, value)
+            if store.tls:
+                svc.add_config("DB_SSLMODE", "require")
+        elif store.kind == "redis":
+            for key, value in (("REDIS_HOST", store.host), ("REDIS_PORT", str(store.port)),
+                               ("REDIS_DATABASE", str(att.redis_database)),
+                               ("SPRING_DATA_REDIS_SSL_ENABLED", "true" if store.tls else "false")):
+                svc.add_config(key, value)
+        else:
+            svc.add_config("SERVICE_BUS_NAMESPACE", store.host)
+        svc.allow_egress(store.subnet_cidr, (store.port, *store.extra_ports), f"{store.name} private endpoint")
+        self.store = store

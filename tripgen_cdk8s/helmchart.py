@@ -1,0 +1,122 @@
+"""A cdk8s Chart that also knows its Helm values and where each value lands in its objects.
+
+Constructs synthesise plain Kubernetes objects with the real values (so every check runs on what
+the cluster will get) and *bind* selected fields to Helm values: ``bind(obj, path, key)`` records
+that the field at ``path`` of ``obj`` is ``.Values.<key>``.  The Helm writer replaces exactly those
+fields with template expressions; ``helm template`` with the chart's own values.yaml therefore
+gives back exactly the synthesised objects, and ``--set image.tag=X`` really changes the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cdk8s
+import constructs
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ValueParam:
+    """One Helm value: its dotted key, default, description and JSON schema."""
+
+    key: str
+    default: Any
+    description: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The field at ``path`` of one object is rendered by the Go template ``template``."""
+
+    path: Path
+    template: str
+    expected: Any
+
+
+@dataclass
+class ChartValues:
+    """The ordered values of one chart and the bindings of its objects."""
+
+    params: dict[str, ValueParam] = field(default_factory=dict)
+    bindings: dict[tuple[str, str], list[Binding]] = field(default_factory=dict)
+
+    def add(self, key: str, default: Any, description: str, **schema: Any) -> Any:
+        """Declare the value ``key``; returns ``default`` so callers can use it inline."""
+        if key in self.params and self.params[key].default != default:
+            raise ValueError(f"value {key} declared twice with different defaults")
+        if "type" not in schema:
+            schema["type"] = _json_type(default)
+        self.params[key] = ValueParam(key, default, description, schema)
+        return default
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, str):
+        return "string"
+    raise TypeError(f"unsupported value type {type(value).__name__}")
+
+
+def values_ref(key: str) -> str:
+    """The Go template reference to ``.Values.<key>``; ``index`` where a segment has a hyphen."""
+    parts = key.split(".")
+    if all(p.isidentifier() for p in parts):
+        return ".Values." + key
+    return "(index .Values " + " ".join(f'"{p}"' for p in parts) + ")"
+
+
+class HelmChart(cdk8s.Chart):
+    """One Helm chart: a cdk8s Chart plus its :class:`ChartValues`.
+
+    ``name`` is the chart name (and the Helm release name ArgoCD uses); ``app_version`` goes to
+    Chart.yaml; ``description`` to Chart.yaml and the chart README.
+    """
+
+    def __init__(
+        self,
+        scope: constructs.Construct,
+        name: str,
+        *,
+        namespace: str,
+        chart_version: str,
+        app_version: str,
+        description: str,
+    ) -> None:
+        super().__init__(scope, name, disable_resource_name_hashes=True)
+        self.chart_name = name
+        self.target_namespace = namespace
+        self.chart_version = chart_version
+        self.app_version = app_version
+        self.description = description
+        self.values = ChartValues()
+        self.notes: list[str] = []
+
+    @staticmethod
+    def of(construct: constructs.IConstruct) -> HelmChart:
+        """The HelmChart that contains ``construct``."""
+        chart = cdk8s.Chart.of(construct)
+        if not isinstance(chart, HelmChart):
+            raise TypeError(f"{construct.node.path} is not inside a HelmChart")
+        return chart
+
+    def bind(self, obj: cdk8s.ApiObject, path: Path, template: str, expected: Any) -> None:
+        """Render the field at ``path`` of ``obj`` with ``template`` (a Go template) in the chart.
+
+        ``expected`` is the synthesised value; the writer checks the path holds it, so a binding
+        can never silently point at the wrong field.
+        """
+        self.values.bindings.setdefault((obj.kind, obj.name), []).append(Binding(path, template, expected))
+
+    def bind_value(self, obj: cdk8s.ApiObject, path: Path, key: str, expected: Any) -> None:
+        """Bind the field at ``path`` to ``.Values.<key>`` (strings quoted, integers bare)."""
+        param = self.values.params[key]
+        ref = values_ref(key)
+        template = f"{{{{ {ref} }}}}" if param.schema["type"] == "integer" else f"{{{{ {ref} | quote }}}}"
+        self.bind(obj, path, template, expected)
