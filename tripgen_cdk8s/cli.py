@@ -1,0 +1,103 @@
+"""The ``tripgen`` command line: thin wrappers that parse, call the library, print, and exit.
+
+Exit codes: 0 ok, 1 a check failed (``synth --check``, ``diff``, ``validate``), 2 bad config or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ConfigError, UsageError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _environments(root: Path, env: str) -> list[str]:
+    from . import overlays
+
+    envs = overlays.available(root)
+    if env == "all":
+        return envs
+    if env not in envs:
+        _fail(f"--env: invalid value {env!r}; allowed: {', '.join(envs + ['all'])}")
+    return [env]
+
+
+def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Load, override, validate and synthesise every selected environment, or exit 2."""
+    from . import overlays
+    from .overrides import apply_overrides, parse_assignment
+
+    try:
+        envs = [overlays.load(root, name) for name in env_names]
+        if sets:
+            wanted = {parse_assignment(s)[0] for s in sets}
+            known = {svc.name for e in envs for svc in e.services}
+            unknown = wanted - known
+            if unknown:
+                envs = [apply_overrides(envs[0], list(sets))]  # raises with the suggestion
+            envs = [apply_overrides(e, [s for s in sets if parse_assignment(s)[0] in {x.name for x in e.services}])
+                    for e in envs]
+        from .app import synthesize
+        from .helm import environment_files
+
+        results = []
+        for e in envs:
+            synthesis = synthesize(e)
+            for warning in synthesis.warnings:
+                click.echo(warning, err=True)
+            results.append((e.name, synthesis, environment_files(synthesis.charts)))
+        return results
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    raise AssertionError("unreachable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tripgen-cdk8s")
+def cli() -> None:
+    """Generate the Helm charts of TripGen from the typed per-environment configs."""
+
+
+ENV_OPTION = click.option("--env", "env", default="all", show_default=True, metavar="prod|dev|all",
+                          help="Environment to generate (every environment that has an overlay by default).")
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("charts"),
+              show_default=True, help="Directory that receives <env>/<chart>/.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing stale files when --out differs.")
+@click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE",
+              help="Override a chart value for this run, e.g. trip-service.autoscaling.maxReplicas=12.")
+def synth(env: str, out: Path, check: bool, sets: tuple[str, ...]) -> None:
+    """Synthesise the charts of one or every environment into OUT/<env>/."""
+    from .helm import stale_files, write_environment
+
+    root = Path.cwd()
+    results = _synthesize(root, _environments(root, env), sets)
+    if check:
+        stale = [path for name, _s, files in results for path in stale_files(out, name, files)]
+        if stale:
+            click.echo(f"{len(stale)} stale file(s) in {out}/ (run `python main.py synth`):", err=True)
+            for path in stale:
+                click.echo(f"  {out}/{path}", err=True)
+            sys.exit(1)
+        click.echo(f"{out}/ is in sync with the config ({sum(len(f) for _n, _s, f in results)} files)")
+        return
+    for name, synthesis, files in results:
+        write_environment(out, name, files)
+        for chart in synthesis.charts:
+            count = sum(1 for rel in files if rel.startswith(chart.name + "/"))
+            click.echo(f"wrote {out}/{name}/{chart.name} ({len(chart.objects)} objects, {count} files)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tripgen")

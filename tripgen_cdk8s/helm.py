@@ -1,0 +1,346 @@
+"""Synthesised objects -> Helm chart directories, written atomically; and the drift check.
+
+This module knows Helm, not TripGen: it turns a :class:`~tripgen_cdk8s.app.SynthesizedChart`
+(objects + values + bindings) into ``Chart.yaml``, ``values.yaml``, ``values.schema.json``,
+``templates/`` (one object per file), ``NOTES.txt`` and ``README.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .helmchart import Binding, ChartValues, ValueParam
+from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
+
+SENTINEL = "TRIPGENHELMBINDING{:06d}X"
+SENTINEL_RE = re.compile(r"TRIPGENHELMBINDING(\d{6})X")
+
+GROUP_DESCRIPTIONS = {
+    "image": "Container image; the digest, when set, pins the image instead of the tag",
+    "resources": "Container resource requests and limits",
+    "resources.requests": "Resources the scheduler reserves for the container",
+    "resources.limits": "Hard limits of the container",
+    "autoscaling": "Horizontal autoscaling (HPA or KEDA ScaledObject, exactly one per workload)",
+    "podDisruptionBudget": "PodDisruptionBudget protecting the service during node drains",
+    "workloadIdentity": "Azure workload identity used to read Key Vault (not secrets: IDs assigned by Azure)",
+}
+
+HELPERS = """{{/*
+Image reference: registry/repository@digest when a digest is set, else registry/repository:tag.
+*/}}
+{{- define "tripgen.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s/%s@%s" .Values.image.registry .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository .Values.image.tag -}}
+{{- end -}}
+{{- end -}}
+"""
+
+HELMIGNORE = """# Patterns to ignore when building packages.
+.DS_Store
+.git/
+*.swp
+*.bak
+*.tmp
+*.orig
+*~
+"""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line strings, so reviewers read them as text."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: sorted keys, no line folding."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=10_000,
+                     allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+def _get(obj: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        obj = obj[part]
+    return obj
+
+
+def _set(obj: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        obj = obj[part]
+    obj[path[-1]] = value
+
+
+def _label_templates(chart_name: str, version: str, app_version: str) -> dict[str, tuple[str, str]]:
+    """Helm's standard labels, rendered from the release and Chart.yaml (as Bitnami charts do)."""
+    return {
+        INSTANCE: (chart_name, "{{ .Release.Name | quote }}"),
+        MANAGED_BY: ("Helm", "{{ .Release.Service | quote }}"),
+        VERSION: (app_version, "{{ .Chart.AppVersion | quote }}"),
+        HELM_CHART: (f"{chart_name}-{version}", '{{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}'),
+    }
+
+
+def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: dict[str, tuple[str, str]]) -> str:
+    """One object as a Helm template: bound fields and standard labels become Go templates."""
+    work = copy.deepcopy(obj)
+    templates: list[str] = []
+
+    def sentinel(template: str) -> str:
+        templates.append(template)
+        return SENTINEL.format(len(templates) - 1)
+
+    for b in bindings:
+        actual = _get(work, b.path)
+        if actual != b.expected:
+            raise AssertionError(f"binding {b.path} of {obj['kind']}/{obj['metadata']['name']}: "
+                                 f"object has {actual!r}, binding expects {b.expected!r}")
+        _set(work, b.path, sentinel(b.template))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in labels and value == labels[key][0]:
+                    node[key] = sentinel(labels[key][1])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(work)
+    text = dump_yaml(work).replace("{{", '{{ "{{" }}')
+    return SENTINEL_RE.sub(lambda m: templates[int(m.group(1))], text)
+
+
+def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
+    """``<kind>.yaml`` when the kind occurs once in the chart, else ``<kind>-<name>.yaml``."""
+    kinds = [o["kind"].lower() for o in objects]
+    names = []
+    for o, kind in zip(objects, kinds, strict=True):
+        names.append(f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{o['metadata']['name']}.yaml")
+    if len(set(names)) != len(names):
+        raise AssertionError(f"duplicate template names {names}")
+    return names
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def _tree(params: Iterable[ValueParam]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for p in params:
+        node = root
+        parts = p.key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = p
+    return root
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value)
+
+
+def render_values(values: ChartValues) -> str:
+    """values.yaml with a comment on every key (the description also feeds README and schema)."""
+    lines = ["# Default values of this chart, generated by tripgen-cdk8s from the environment's config.",
+             "# Every value here is used by a template; values.schema.json describes and checks them.", ""]
+
+    def emit(node: dict[str, Any], prefix: str, indent: int) -> None:
+        pad = "  " * indent
+        for key, child in node.items():
+            full = f"{prefix}{key}"
+            if isinstance(child, ValueParam):
+                lines.append(f"{pad}# -- {child.description}")
+                lines.append(f"{pad}{key}: {_scalar(child.default)}")
+            else:
+                lines.append(f"{pad}# {GROUP_DESCRIPTIONS.get(full, full)}")
+                lines.append(f"{pad}{key}:")
+                emit(child, full + ".", indent + 1)
+            if indent == 0:
+                lines.append("")
+
+    emit(_tree(values.params.values()), "", 0)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_schema(values: ChartValues, title: str) -> str:
+    """values.schema.json: types, constraints, every key required, no unknown keys."""
+
+    def node(tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for key, child in tree.items():
+            if isinstance(child, ValueParam):
+                props[key] = {"description": child.description, **child.schema}
+            else:
+                props[key] = node(child, f"{prefix}{key}.")
+                if f"{prefix}{key}" in GROUP_DESCRIPTIONS:
+                    props[key]["description"] = GROUP_DESCRIPTIONS[f"{prefix}{key}"]
+        return {"type": "object", "properties": props, "required": list(tree), "additionalProperties": False}
+
+    schema = {"$schema": "https://json-schema.org/draft-07/schema#", "title": title,
+              **node(_tree(values.params.values()), "")}
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+# ---------------------------------------------------------------------------- chart files
+
+
+def chart_files(chart: Any) -> dict[str, str]:
+    """Every file of one chart, by relative path (``chart`` is a SynthesizedChart)."""
+    labels = _label_templates(chart.name, chart.version, chart.app_version)
+    files: dict[str, str] = {}
+    chart_yaml = {
+        "apiVersion": "v2",
+        "name": chart.name,
+        "description": chart.description,
+        "type": "application",
+        "version": chart.version,
+        "appVersion": chart.app_version,
+        "kubeVersion": ">=1.29.0-0",
+        "keywords": ["tripgen", chart.env],
+        "annotations": {"tripgen.io/environment": chart.env, "tripgen.io/generated-by": "tripgen-cdk8s"},
+    }
+    files["Chart.yaml"] = yaml.dump(chart_yaml, Dumper=_Dumper, sort_keys=False, width=10_000)
+    files[".helmignore"] = HELMIGNORE
+    files["values.yaml"] = render_values(chart.values)
+    files["values.schema.json"] = render_schema(chart.values, f"{chart.name} values")
+    if any(p.key.startswith("image.") for p in chart.values.params.values()):
+        files["templates/_helpers.tpl"] = HELPERS
+    for obj, name in zip(chart.objects, template_file_names(chart.objects), strict=True):
+        bindings = chart.values.bindings.get((obj["kind"], obj["metadata"]["name"]), [])
+        files[f"templates/{name}"] = render_template(obj, bindings, labels)
+    files["templates/NOTES.txt"] = render_notes(chart)
+    files["README.md"] = render_readme(chart)
+    return files
+
+
+def render_notes(chart: Any) -> str:
+    """NOTES.txt printed by helm after an install."""
+    kinds = ", ".join(sorted({f"{o['kind']}" for o in chart.objects}))
+    lines = [
+        "{{ .Chart.Name }} {{ .Chart.AppVersion }} (chart {{ .Chart.Version }}) rendered for namespace "
+        f"{chart.namespace}.",
+        "",
+        f"Objects: {kinds}.",
+        f"This chart is generated by tripgen-cdk8s from overlays/{chart.env}/config.py and synced by ArgoCD;",
+        "change the config and run `python main.py synth` rather than editing the chart.",
+    ]
+    for note in chart.notes:
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def render_readme(chart: Any) -> str:
+    """The chart README with its parameter table, generated from the values."""
+    rows = ["| Name | Description | Value |", "| --- | --- | --- |"]
+    for p in chart.values.params.values():
+        rows.append(f"| `{p.key}` | {p.description} | `{_scalar(p.default)}` |")
+    objects = "\n".join(f"- `{o['kind']}` `{o['metadata']['name']}`" for o in chart.objects)
+    return (
+        f"# {chart.name}\n\n{chart.description}.\n\n"
+        f"Generated by tripgen-cdk8s from `overlays/{chart.env}/config.py`; do not edit by hand. "
+        "ArgoCD renders it with this directory's `values.yaml`.\n\n"
+        f"```shell\nhelm template {chart.name} charts/{chart.env}/{chart.name}\n```\n\n"
+        f"## Objects\n\n{objects}\n\n## Parameters\n\n" + "\n".join(rows) + "\n"
+    )
+
+
+def environment_files(charts: Iterable[Any]) -> dict[str, str]:
+    """Every file of one environment directory, by path relative to it."""
+    files: dict[str, str] = {}
+    for chart in charts:
+        for rel, text in chart_files(chart).items():
+            files[f"{chart.name}/{rel}"] = text
+    return files
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _write_tree(root: Path, files: dict[str, str], on_file: Callable[[str], None] | None = None) -> None:
+    for rel, text in sorted(files.items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if on_file is not None:
+            on_file(rel)
+
+
+def recover(out: Path) -> None:
+    """Finish a swap that a crash interrupted: put back the previous environment directory."""
+    if not out.exists():
+        return
+    for old in out.glob(".old-*"):
+        target = out / old.name[len(".old-"):]
+        if target.exists():
+            shutil.rmtree(old)
+        else:
+            old.rename(target)
+    for tmp in out.glob(".new-*"):
+        shutil.rmtree(tmp)
+
+
+def write_environment(out: Path, env: str, files: dict[str, str],
+                      on_file: Callable[[str], None] | None = None) -> None:
+    """Write ``out/<env>/`` atomically: build it completely beside the old one, then swap.
+
+    A failure before the swap leaves the previous directory untouched; stale files disappear
+    because the whole directory is replaced.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    new = Path(tempfile.mkdtemp(prefix=f".new-{env}-", dir=out))
+    try:
+        _write_tree(new, files, on_file)
+        for d in [new, *[p for p in new.rglob("*") if p.is_dir()]]:
+            os.chmod(d, 0o755)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    target, old = out / env, out / f".old-{env}"
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def stale_files(out: Path, env: str, files: dict[str, str]) -> list[str]:
+    """Paths (relative to ``out``) that differ from, are missing from, or are extra to ``files``."""
+    root = out / env
+    stale = []
+    existing = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    for rel, text in files.items():
+        path = root / rel
+        if rel not in existing or path.read_text(encoding="utf-8") != text:
+            stale.append(f"{env}/{rel}")
+    stale += [f"{env}/{rel}" for rel in existing - set(files)]
+    return sorted(stale)
+
