@@ -204,7 +204,7 @@ def render_schema(values: ChartValues, title: str) -> str:
                     props[key]["description"] = GROUP_DESCRIPTIONS[f"{prefix}{key}"]
         return {"type": "object", "properties": props, "required": list(tree), "additionalProperties": False}
 
-    schema = {"$schema": "https://json-schema.org/draft-07/schema#", "title": title,
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": title,
               **node(_tree(values.params.values()), "")}
     return json.dumps(schema, indent=2, sort_keys=False) + "\n"
 

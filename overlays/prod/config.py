@@ -50,7 +50,9 @@ def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Reso
 
 
 def _image(service: str) -> Image:
-    return Image(registry=REGISTRY, repository=service, tag=RELEASE_TAG, pull_policy="IfNotPresent")
+    # Always: every start re-authenticates against ACR and never runs a stale node-cached layer
+    # set; with immutable tags it costs one manifest request.
+    return Image(registry=REGISTRY, repository=service, tag=RELEASE_TAG, pull_policy="Always")
 
 
 def _common_stores(database: str, username: str) -> tuple[StoreAttachment, ...]:

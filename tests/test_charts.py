@@ -1,0 +1,240 @@
+"""The charts as helm and the API server see them: lint, round trip, schemas, CRDs, checkov, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
+
+CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts]
+CHART_IDS = [f"{e}/{c}" for e, c in CHARTS]
+BUILTIN_GROUPS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
+                  "rbac.authorization.k8s.io/v1")
+
+
+def chart_of(env: str, name: str):
+    return next(c for c in synthesis(env).charts if c.name == name)
+
+
+def key(o: dict) -> tuple[str, str]:
+    return (o["kind"], o["metadata"]["name"])
+
+
+@pytest.mark.parametrize(("env", "chart"), CHARTS, ids=CHART_IDS)
+def test_helm_lint_strict(helm, env, chart):
+    out = run_helm(helm, "lint", "--strict", str(ROOT / "charts" / env / chart))
+    assert "0 chart(s) failed" in out
+
+
+@pytest.mark.parametrize(("env", "chart"), CHARTS, ids=CHART_IDS)
+def test_helm_template_with_defaults_gives_exactly_the_synthesised_objects(helm, env, chart):
+    rendered = parse_all(run_helm(helm, "template", chart, str(ROOT / "charts" / env / chart)))
+    synthesised = chart_of(env, chart).objects
+    assert sorted(rendered, key=key) == sorted(synthesised, key=key)
+
+
+def test_set_image_tag_and_digest_change_the_image(helm):
+    chart = str(ROOT / "charts" / "prod" / "trip-service")
+    dep = next(o for o in parse_all(run_helm(helm, "template", "trip-service", chart, "--set", "image.tag=v9.9.9"))
+               if o["kind"] == "Deployment")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "acrtrpgenprod.azurecr.io/trip-service:v9.9.9"
+    digest = "sha256:" + "ab" * 32
+    dep = next(o for o in parse_all(run_helm(helm, "template", "trip-service", chart, "--set", f"image.digest={digest}"))
+               if o["kind"] == "Deployment")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f"trip-service@{digest}")
+
+
+def test_values_are_real_template_values(helm):
+    chart = str(ROOT / "charts" / "prod" / "trip-service")
+    out = parse_all(run_helm(helm, "template", "trip-service", chart, "--set", "autoscaling.maxReplicas=12",
+                             "--set", "resources.limits.memory=3Gi", "--set", "podDisruptionBudget.minAvailable=1"))
+    by_kind = {o["kind"]: o for o in out}
+    assert by_kind["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] == 12
+    assert by_kind["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "3Gi"
+    assert by_kind["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
+
+
+def test_values_schema_rejects_unknown_keys_and_wrong_types(helm):
+    chart = str(ROOT / "charts" / "prod" / "trip-service")
+    for bad in ("autoscaling.maxReplica=12", "autoscaling.maxReplicas=twelve", "image.digest=sha256:nope"):
+        proc = subprocess.run([helm, "template", "trip-service", chart, "--set", bad], capture_output=True, text=True)
+        assert proc.returncode != 0 and "values don't meet the specifications of the schema" in proc.stderr, bad
+
+
+@pytest.mark.parametrize(("env", "chart"), CHARTS, ids=CHART_IDS)
+def test_every_values_key_is_commented_and_in_the_schema(env, chart):
+    folder = ROOT / "charts" / env / chart
+    lines = (folder / "values.yaml").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("#"):
+            assert lines[i - 1].lstrip().startswith("#"), f"uncommented key: {line}"
+    schema = json.loads((folder / "values.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load((folder / "values.yaml").read_text()) or {}, schema)
+    assert schema["additionalProperties"] is False
+
+
+def test_integers_render_as_integers():
+    dep_values = yaml.safe_load((ROOT / "charts/prod/user-service/values.yaml").read_text())
+    assert dep_values["autoscaling"]["maxReplicas"] == 10
+    hpa = (ROOT / "charts/prod/user-service/templates/horizontalpodautoscaler.yaml").read_text()
+    assert "maxReplicas: {{ .Values.autoscaling.maxReplicas }}" in hpa
+
+
+@pytest.mark.parametrize(("env", "chart"), CHARTS, ids=CHART_IDS)
+def test_chart_yaml(env, chart):
+    meta = yaml.safe_load((ROOT / "charts" / env / chart / "Chart.yaml").read_text())
+    assert meta["apiVersion"] == "v2" and meta["name"] == chart
+    assert meta["kubeVersion"] == ">=1.29.0-0"
+    assert meta["version"] and meta["appVersion"]
+
+
+# ---------------------------------------------------------------------------- schemas
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_builtin_object_passes_kubernetes_1_29_schema_strict(env):
+    builtins = [o for o in objects(env) if o["apiVersion"] in BUILTIN_GROUPS]
+    assert len(builtins) >= 30
+    for obj in builtins:
+        # SchemaNotFoundError (an apiVersion 1.29 does not know) propagates and fails the test.
+        kubernetes_validate.validate(obj, "1.29", strict=True)
+
+
+def test_a_missing_schema_is_a_failure():
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+        kubernetes_validate.validate({"apiVersion": "autoscaling/v2beta1", "kind": "HorizontalPodAutoscaler",
+                                      "metadata": {"name": "x"}}, "1.29", strict=True)
+
+
+@cache
+def crd_schemas() -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> openAPIV3Schema, from the upstream CRDs in ../shared/crds/."""
+    schemas = {}
+    for path in CRDS.glob("*.yaml"):
+        for crd in parse_all(path.read_text()):
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                schemas[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def strict_schema(schema: dict) -> dict:
+    """Like the API server's pruning: unknown fields are errors where the CRD does not preserve them."""
+    schema = dict(schema)
+    if "(?i)" in schema.get("pattern", ""):  # Go allows inline flags anywhere; Python only at the start
+        schema["pattern"] = "(?i)" + schema["pattern"].replace("(?i)", "")
+    if schema.get("type") == "object" and "properties" in schema and not schema.get(
+            "x-kubernetes-preserve-unknown-fields"):
+        schema.setdefault("additionalProperties", False)
+    for k in ("properties",):
+        if k in schema:
+            schema[k] = {n: strict_schema(s) for n, s in schema[k].items()}
+    if isinstance(schema.get("items"), dict):
+        schema["items"] = strict_schema(schema["items"])
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = strict_schema(schema["additionalProperties"])
+    return schema
+
+
+def validate_custom_resource(obj: dict) -> None:
+    schema = crd_schemas().get((obj["apiVersion"], obj["kind"]))
+    assert schema is not None, f"no CRD for {obj['apiVersion']} {obj['kind']} in {CRDS}"
+    body = {k: v for k, v in obj.items() if k != "metadata"}
+    validator = jsonschema.Draft7Validator(strict_schema(schema))
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+    if errors:
+        raise jsonschema.ValidationError(f"{obj['kind']}/{obj['metadata']['name']}: " + "; ".join(
+            f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_custom_resource_validates_against_its_crd(env):
+    custom = [o for o in objects(env) if o["apiVersion"] not in BUILTIN_GROUPS]
+    kinds = {o["kind"] for o in custom}
+    if env == "prod":
+        assert {"ScaledObject", "TriggerAuthentication", "SecretProviderClass", "ServiceMonitor",
+                "PrometheusRule"} <= kinds
+    for obj in custom:
+        validate_custom_resource(obj)
+
+
+def test_crd_validation_catches_a_wrong_field():
+    so = dict(next(o for o in objects("prod", "ScaledObject")))
+    so = {**so, "spec": {**so["spec"], "minReplicaCount": "two"}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom_resource(so)
+    so = {**so, "spec": {**so["spec"], "minReplicaCount": 2, "maxReplicas": 8}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom_resource(so)
+
+
+# ---------------------------------------------------------------------------- scanners
+
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+WAIVERS = {"CKV_K8S_43", "CKV_K8S_38"}
+
+
+def run_checkov(helm: str, *args: str) -> dict:
+    assert CHECKOV.is_file(), f"{CHECKOV} missing: run scripts/install-checkov.sh"
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+           "PATH": f"{Path(helm).parent}{os.pathsep}{os.environ['PATH']}"}
+    assert shutil.which("helm", path=env["PATH"]), "checkov --framework helm scans nothing without helm on PATH"
+    proc = subprocess.run([str(CHECKOV), *args, "--quiet", "--compact", "-o", "json"], capture_output=True,
+                          text=True, env=env, check=False)
+    report = json.loads(proc.stdout)
+    return report if isinstance(report, dict) else {"results": {}, "summary": report[0]["summary"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_checkov_kubernetes_and_helm_report_no_failed_checks(helm, env, tmp_path):
+    for _e, chart in [c for c in CHARTS if c[0] == env]:
+        run_helm(helm, "template", chart, str(ROOT / "charts" / env / chart), "--output-dir", str(tmp_path))
+    for args in (["--framework", "kubernetes", "-d", str(tmp_path)],
+                 ["--framework", "helm", "-d", str(ROOT / "charts" / env)]):
+        report = run_checkov(helm, *args)
+        summary = report["summary"]
+        assert summary["resource_count"] > 20, f"checkov scanned nothing: {args}"
+        assert summary["failed"] == 0, json.dumps(report["results"].get("failed_checks"), indent=1)[:4000]
+        skipped = {c["check_id"] for c in report["results"].get("skipped_checks", [])}
+        assert skipped <= WAIVERS, f"unexpected waivers {skipped - WAIVERS}"
+
+
+# The keyword detector flags the CSI volume's `secretProviderClass: <name>` (an object name, not a
+# secret); that exact line shape is the only exclusion.
+SECRET_SCAN_EXCLUDE = r"^\s*secretProviderClass: \"?[a-z0-9-]+\"?$"
+
+
+def detect_secrets(folder: Path) -> dict:
+    proc = subprocess.run([str(Path(os.sys.executable).parent / "detect-secrets"), "scan", "--all-files",
+                           "--exclude-lines", SECRET_SCAN_EXCLUDE, "."],
+                          capture_output=True, text=True, check=True, cwd=folder)  # it skips paths outside cwd
+    return json.loads(proc.stdout)["results"]
+
+
+def test_detect_secrets_finds_nothing_in_the_charts():
+    assert detect_secrets(ROOT / "charts") == {}
+
+
+def test_detect_secrets_would_find_a_leaked_secret(tmp_path):
+    (tmp_path / "leak.yaml").write_text('password: "hunter2-Sup3rS3cret!x"\nsecretProviderClass: ai-service-secrets\n')
+    found = detect_secrets(tmp_path)
+    assert [f["line_number"] for f in next(iter(found.values()))] == [1]
+
+
+def test_no_kubernetes_secret_objects_and_no_secret_env_in_prod():
+    assert not objects("prod", "Secret")
+    for dep in objects("prod", "Deployment"):
+        container = dep["spec"]["template"]["spec"]["containers"][0]
+        assert "env" not in container
+        assert [s for s in container["envFrom"] if "secretRef" in s] == []
