@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up a fresh checkout: the project venv (.venv) with tripgen-cdk8s installed editable.
+#   scripts/setup.sh        -> what `python main.py synth` needs
+#   scripts/setup.sh test   -> also the test dependencies, the pinned helm binary (.tools/bin/helm)
+#                              and checkov in its own venv (.venv-checkov)
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+command -v node >/dev/null || { echo "ERROR: Node.js (>= 18) is required: cdk8s runs on jsii" >&2; exit 1; }
+
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+pip_install() {
+  # This machine's pip config lists local mirrors that may not exist; keep their warnings out of the log.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  return "${PIPESTATUS[0]}"
+}
+if [[ "${1:-}" == "test" ]]; then
+  pip_install -e '.[test]'
+  scripts/install-helm.sh
+  scripts/install-checkov.sh
+else
+  pip_install -e .
+fi

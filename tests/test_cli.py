@@ -1,0 +1,141 @@
+"""The command line as scripts use it: exit codes, --check, --set, determinism, atomic writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_cli, tree_bytes
+
+
+def test_synth_check_passes_on_the_committed_charts():
+    proc = run_cli("synth", "--check")
+    assert proc.returncode == 0, proc.stderr
+    assert "in sync" in proc.stdout
+
+
+def test_synth_check_names_stale_files_and_writes_nothing_after_a_config_edit(project_copy):
+    cfg = project_copy / "overlays" / "prod" / "config.py"
+    cfg.write_text(cfg.read_text().replace("max_replicas=15", "max_replicas=14"))
+    before = tree_bytes(project_copy / "charts")
+    proc = run_cli("synth", "--check", cwd=project_copy)
+    assert proc.returncode == 1
+    # maxReplicas is a real template value: only the defaults (and the README's table) change
+    assert "charts/prod/trip-service/values.yaml" in proc.stderr
+    assert "charts/prod/trip-service/README.md" in proc.stderr
+    assert "templates/" not in proc.stderr
+    assert "user-service" not in proc.stderr
+    assert tree_bytes(project_copy / "charts") == before
+
+
+def test_synth_writes_one_line_per_chart_without_banner_and_is_deterministic(project_copy):
+    proc = run_cli("synth", cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(list((ROOT / "charts").glob("*/*/Chart.yaml")))
+    assert all(line.startswith("wrote charts/") for line in lines)
+    assert proc.stderr == ""
+    first = tree_bytes(project_copy / "charts")
+    assert first == tree_bytes(ROOT / "charts")
+    assert run_cli("synth", cwd=project_copy).returncode == 0
+    assert tree_bytes(project_copy / "charts") == first
+
+
+def test_synth_removes_stale_files(project_copy):
+    stale = project_copy / "charts" / "prod" / "user-service" / "templates" / "old-job.yaml"
+    stale.write_text("kind: Job\n")
+    assert run_cli("synth", "--check", cwd=project_copy).returncode == 1
+    assert run_cli("synth", cwd=project_copy).returncode == 0
+    assert not stale.exists()
+
+
+def test_synth_out_and_set(project_copy, tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("synth", "--env", "prod", "--out", str(out), "--set", "trip-service.autoscaling.maxReplicas=12",
+                   cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    values = (out / "prod" / "trip-service" / "values.yaml").read_text()
+    assert "maxReplicas: 12" in values
+
+
+BAD_INPUT = [
+    (["--set", "trip-service.autoscaling.maxReplicas=1"], "trip-service.autoscaling.maxReplicas"),
+    (["--set", "trip-service.autoscaling.maxReplicas=twelve"], "trip-service.autoscaling.maxReplicas"),
+    (["--set", "trip-service.autoscaling.maxReplica=12"], "did you mean trip-service.autoscaling.maxReplicas"),
+    (["--set", "trip-servce.image.tag=v2"], "did you mean trip-service"),
+    (["--set", "user-service.image.tag=latest"], "user-service.image.tag"),
+    (["--set", "user-service.image.tag="], "user-service.image.tag"),
+    (["--set", "user-service.image.digest=sha256:1234"], "user-service.image.digest"),
+    (["--set", "user-service.image.pullPolicy=Sometimes"], "user-service.image.pullPolicy"),
+    (["--set", "ai-service.resources.requests.cpu=lots"], "ai-service.resources.requests.cpu"),
+    (["--set", "ai-service.resources.limits.memory=4GB"], "ai-service.resources.limits.memory"),
+    (["--set", "ai-service.resources.requests.memory=8Gi"], "ai-service.resources.requests.memory"),
+    (["--set", "ai-service.resources.requests.ephemeral-storage=-1Gi"], "ai-service.resources.requests.ephemeral-storage"),
+    (["--set", "location-service.podDisruptionBudget.minAvailable=2"], "location-service.podDisruptionBudget.minAvailable"),
+    (["--set", "user-service.autoscaling.minReplicas=1"], "user-service.autoscaling.minReplicas"),
+    (["--set", "user-service.autoscaling.targetCPUUtilizationPercentage=150"],
+     "user-service.autoscaling.targetCPUUtilizationPercentage"),
+    (["--set", "user-service.replicaCount=3"], "user-service.replicaCount"),
+    (["--set", "user-service.workloadIdentity.clientId=not-a-guid"], "user-service.workloadIdentity.clientId"),
+    (["--set", "trip-service.autoscaling.maxReplicas=400"], "max_replicas"),
+    (["--set", "noequals"], "--set"),
+    (["--set", "nodot=1"], "--set"),
+    (["--env", "staging"], "--env"),
+    (["--bogus-flag"], "--bogus-flag"),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
+def test_bad_input_exits_2_names_the_key_and_loses_nothing(project_copy, args, named):
+    before = tree_bytes(project_copy / "charts")
+    proc = run_cli("synth", *args, cwd=project_copy)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert named in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 4
+    assert tree_bytes(project_copy / "charts") == before
+
+
+def test_broken_overlay_exits_2_without_traceback(project_copy):
+    cfg = project_copy / "overlays" / "prod" / "config.py"
+    cfg.write_text(cfg.read_text().replace('tag=RELEASE_TAG', 'tag=RELEASE_TAG, colour="blue"'))
+    before = tree_bytes(project_copy / "charts")
+    proc = run_cli("synth", cwd=project_copy)
+    assert proc.returncode == 2 and "overlays/prod/config.py" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree_bytes(project_copy / "charts") == before
+
+
+CRASH_MID_WRITE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+import tripgen_cdk8s.helm as helm
+from tripgen_cdk8s.cli import main
+
+real = Path.write_text
+count = 0
+def failing_write_text(self, *args, **kwargs):
+    global count
+    count += 1
+    if count == 20:
+        raise OSError(28, "No space left on device (injected mid-write)")
+    return real(self, *args, **kwargs)
+Path.write_text = failing_write_text
+sys.argv = ["tripgen", "synth", "--set", "trip-service.autoscaling.maxReplicas=14"]
+main()
+"""
+
+
+def test_an_interrupted_synth_leaves_the_previous_charts_whole(project_copy):
+    before = tree_bytes(project_copy / "charts")
+    proc = subprocess.run([sys.executable, "-c", CRASH_MID_WRITE.format(root=str(ROOT))], cwd=project_copy,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "injected mid-write" in proc.stderr
+    assert tree_bytes(project_copy / "charts") == before
+    assert [p.name for p in (project_copy / "charts").iterdir() if p.name.startswith(".")] == []
+
+
+def test_help_lists_the_commands():
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and "synth" in proc.stdout
