@@ -13,7 +13,6 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-
 from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
 
 CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
-
 from conftest import ENVIRONMENTS, ROOT, generated_files
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 

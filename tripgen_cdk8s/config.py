@@ -418,7 +418,7 @@ def validate(env: Environment) -> Environment:
     names = [s.name for s in env.services]
     if len(set(names)) != len(names):
         _fail("services", names, "allowed: each service name once")
-    for i, st in enumerate(env.stores):
+    for st in env.stores:
         p = f"stores.{st.name}"
         _check_types(p, st)
         if st.kind not in ("postgresql", "redis", "servicebus"):
