@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -14,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
+
+from tripgen_cdk8s.validation import check_custom_resources
 
 CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts]
 CHART_IDS = [f"{e}/{c}" for e, c in CHARTS]
@@ -115,49 +116,15 @@ def test_a_missing_schema_is_a_failure():
                                       "metadata": {"name": "x"}}, "1.29", strict=True)
 
 
-@cache
-def crd_schemas() -> dict[tuple[str, str], dict]:
-    """(apiVersion, kind) -> openAPIV3Schema, from the upstream CRDs in ../shared/crds/."""
-    schemas = {}
-    for path in CRDS.glob("*.yaml"):
-        for crd in parse_all(path.read_text()):
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-            for version in crd["spec"]["versions"]:
-                schemas[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
-    return schemas
-
-
-def strict_schema(schema: dict) -> dict:
-    """Like the API server's pruning: unknown fields are errors where the CRD does not preserve them."""
-    schema = dict(schema)
-    if "(?i)" in schema.get("pattern", ""):  # Go allows inline flags anywhere; Python only at the start
-        schema["pattern"] = "(?i)" + schema["pattern"].replace("(?i)", "")
-    if schema.get("type") == "object" and "properties" in schema and not schema.get(
-            "x-kubernetes-preserve-unknown-fields"):
-        schema.setdefault("additionalProperties", False)
-    for k in ("properties",):
-        if k in schema:
-            schema[k] = {n: strict_schema(s) for n, s in schema[k].items()}
-    if isinstance(schema.get("items"), dict):
-        schema["items"] = strict_schema(schema["items"])
-    if isinstance(schema.get("additionalProperties"), dict):
-        schema["additionalProperties"] = strict_schema(schema["additionalProperties"])
-    return schema
-
-
 def validate_custom_resource(obj: dict) -> None:
-    schema = crd_schemas().get((obj["apiVersion"], obj["kind"]))
-    assert schema is not None, f"no CRD for {obj['apiVersion']} {obj['kind']} in {CRDS}"
-    body = {k: v for k, v in obj.items() if k != "metadata"}
-    validator = jsonschema.Draft7Validator(strict_schema(schema))
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+    errors = check_custom_resources([obj], CRDS)
     if errors:
-        raise jsonschema.ValidationError(f"{obj['kind']}/{obj['metadata']['name']}: " + "; ".join(
-            f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors))
+        raise jsonschema.ValidationError("; ".join(errors))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_custom_resource_validates_against_its_crd(env):
+    assert CRDS.is_dir(), f"{CRDS} missing: the upstream CRDs are expected at ../shared/crds"
     custom = [o for o in objects(env) if o["apiVersion"] not in BUILTIN_GROUPS]
     kinds = {o["kind"] for o in custom}
     if env == "prod":

@@ -98,6 +98,37 @@ def synth(env: str, out: Path, check: bool, sets: tuple[str, ...]) -> None:
             click.echo(f"wrote {out}/{name}/{chart.name} ({len(chart.objects)} objects, {count} files)")
 
 
+@cli.command()
+@ENV_OPTION
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("charts"),
+              show_default=True, help="The generated charts to check.")
+@click.option("--crds", "crd_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("../shared/crds"), show_default=True, help="Upstream CRDs for the custom resources.")
+def validate(env: str, charts_dir: Path, crd_dir: Path) -> None:
+    """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
+    from .checks import capacity_report
+    from .helm import stale_files
+    from .validation import environment_checks, run_checks
+
+    root = Path.cwd()
+    if not crd_dir.is_dir():
+        _fail(f"--crds: {crd_dir} is not a directory of CRDs")
+    failed = 0
+    for name, synthesis, files in _synthesize(root, _environments(root, env), ()):
+        report = capacity_report(synthesis.env)
+        checks = [
+            (f"{name}: charts/ in sync with the config", lambda n=name, f=files: stale_files(charts_dir, n, f)),
+            (f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
+             lambda r=report: [] if r.steady_fits() else [r.summary()]),
+            *environment_checks(root, charts_dir, name, synthesis.charts, crd_dir,
+                                require_default_deny=synthesis.env.name == "prod", echo=click.echo),
+        ]
+        failed += run_checks(checks, click.echo)
+        for warning in synthesis.warnings:
+            click.echo(warning)
+    sys.exit(1 if failed else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="tripgen")

@@ -1,0 +1,363 @@
+"""`tripgen validate`: checks over the generated charts, each reported as one line.
+
+Schemas (Kubernetes 1.29 via kubernetes-validate, custom resources via their CRDs), helm lint and
+the round trip with the real helm binary, cross-object invariants, and checkov when installed.
+Every check returns a list of failure messages; empty means it passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Obj = dict[str, Any]
+BUILTIN_API_VERSIONS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
+                        "rbac.authorization.k8s.io/v1")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
+
+
+def _name(o: Obj) -> str:
+    return f"{o['kind']}/{o['metadata']['name']}"
+
+
+def _ns(o: Obj) -> str | None:
+    return o["metadata"].get("namespace")
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _workloads(objs: list[Obj]) -> list[Obj]:
+    return [o for o in objs if o["kind"] in WORKLOAD_KINDS]
+
+
+def _pod_labels(w: Obj) -> dict[str, str]:
+    return dict(w["spec"]["template"]["metadata"].get("labels", {}))
+
+
+# ---------------------------------------------------------------------------- schemas
+
+
+def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
+    """Every built-in object against the Kubernetes OpenAPI schema, strict; a missing schema fails."""
+    import kubernetes_validate
+
+    errors = []
+    for o in objs:
+        if o["apiVersion"] not in BUILTIN_API_VERSIONS and "." in o["apiVersion"].split("/")[0]:
+            continue
+        try:
+            kubernetes_validate.validate(o, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(f"{_name(o)}: no Kubernetes {version} schema for {o['apiVersion']}")
+        except kubernetes_validate.ValidationError as err:
+            errors.append(f"{_name(o)}: {err.message}")
+    return errors
+
+
+@cache
+def crd_schemas(crd_dir: str) -> dict[tuple[str, str], Obj]:
+    """(apiVersion, kind) -> openAPIV3Schema of every CRD in ``crd_dir``."""
+    schemas = {}
+    for path in sorted(Path(crd_dir).glob("*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd:
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for v in crd["spec"]["versions"]:
+                schemas[(f"{group}/{v['name']}", kind)] = v["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def strict_schema(schema: Obj) -> Obj:
+    """The CRD schema with unknown fields rejected (as the API server prunes them), Go regex flags fixed."""
+    schema = dict(schema)
+    if "(?i)" in schema.get("pattern", ""):
+        schema["pattern"] = "(?i)" + schema["pattern"].replace("(?i)", "")
+    if schema.get("type") == "object" and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        schema.setdefault("additionalProperties", False)
+    if "properties" in schema:
+        schema["properties"] = {n: strict_schema(s) for n, s in schema["properties"].items()}
+    if isinstance(schema.get("items"), dict):
+        schema["items"] = strict_schema(schema["items"])
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = strict_schema(schema["additionalProperties"])
+    return schema
+
+
+def check_custom_resources(objs: list[Obj], crd_dir: Path) -> list[str]:
+    """Every custom resource against its CRD's openAPIV3Schema; an unknown kind fails."""
+    import jsonschema
+
+    errors = []
+    schemas = crd_schemas(str(crd_dir))
+    for o in objs:
+        if o["apiVersion"] in BUILTIN_API_VERSIONS:
+            continue
+        schema = schemas.get((o["apiVersion"], o["kind"]))
+        if schema is None:
+            errors.append(f"{_name(o)}: no CRD for {o['apiVersion']} {o['kind']} in {crd_dir}")
+            continue
+        body = {k: v for k, v in o.items() if k != "metadata"}
+        for err in jsonschema.Draft7Validator(strict_schema(schema)).iter_errors(body):
+            errors.append(f"{_name(o)}: {'/'.join(map(str, err.path))}: {err.message}")
+    return errors
+
+
+# ---------------------------------------------------------------------------- invariants
+
+
+def check_selectors(objs: list[Obj]) -> list[str]:
+    """Every Service and PDB selector matches the pods of exactly one workload."""
+    errors = []
+    for o in objs:
+        if o["kind"] == "Service":
+            selector = o["spec"].get("selector", {})
+        elif o["kind"] == "PodDisruptionBudget":
+            selector = o["spec"]["selector"].get("matchLabels", {})
+        else:
+            continue
+        hits = [w for w in _workloads(objs) if _ns(w) == _ns(o) and _matches(selector, _pod_labels(w))]
+        if len(hits) != 1:
+            errors.append(f"{_name(o)}: selector {selector} matches {len(hits)} workloads, expected exactly 1")
+    return errors
+
+
+def check_scale_targets(objs: list[Obj]) -> list[str]:
+    """Every HPA / ScaledObject target and every Rollout service reference exists."""
+    errors = []
+    index = {(o["kind"], _ns(o), o["metadata"]["name"]) for o in objs}
+    for o in objs:
+        if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject"):
+            ref = o["spec"]["scaleTargetRef"]
+            if (ref.get("kind", "Deployment"), _ns(o), ref["name"]) not in index:
+                errors.append(f"{_name(o)}: scale target {ref.get('kind', 'Deployment')}/{ref['name']} does not exist")
+        if o["kind"] == "Rollout":
+            bg = o["spec"].get("strategy", {}).get("blueGreen", {})
+            for key in ("activeService", "previewService"):
+                if key in bg and ("Service", _ns(o), bg[key]) not in index:
+                    errors.append(f"{_name(o)}: {key} Service/{bg[key]} does not exist")
+    return errors
+
+
+def check_pod_references(objs: list[Obj]) -> list[str]:
+    """Every ServiceAccount, ConfigMap, SecretProviderClass and volume a pod uses exists."""
+    errors = []
+    index = {(o["kind"], _ns(o), o["metadata"]["name"]) for o in objs}
+    for w in _workloads(objs):
+        ns, spec = _ns(w), w["spec"]["template"]["spec"]
+        sa = spec.get("serviceAccountName", "default")
+        if sa != "default" and ("ServiceAccount", ns, sa) not in index:
+            errors.append(f"{_name(w)}: ServiceAccount/{sa} does not exist")
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for v in volumes.values():
+            if "configMap" in v and ("ConfigMap", ns, v["configMap"]["name"]) not in index:
+                errors.append(f"{_name(w)}: volume {v['name']}: ConfigMap/{v['configMap']['name']} does not exist")
+            spc = v.get("csi", {}).get("volumeAttributes", {}).get("secretProviderClass")
+            if spc and ("SecretProviderClass", ns, spc) not in index:
+                errors.append(f"{_name(w)}: volume {v['name']}: SecretProviderClass/{spc} does not exist")
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            for src in c.get("envFrom", []):
+                ref = src.get("configMapRef", {}).get("name")
+                if ref and ("ConfigMap", ns, ref) not in index:
+                    errors.append(f"{_name(w)}: container {c['name']}: ConfigMap/{ref} does not exist")
+            for m in c.get("volumeMounts", []):
+                if m["name"] not in volumes:
+                    errors.append(f"{_name(w)}: container {c['name']}: volume {m['name']} is not declared")
+    return errors
+
+
+def check_ports(objs: list[Obj]) -> list[str]:
+    """Every probe port and Service targetPort names a declared container port."""
+    errors = []
+    for w in _workloads(objs):
+        containers = w["spec"]["template"]["spec"]["containers"]
+        declared = {p.get("name") for c in containers for p in c.get("ports", [])} | {
+            p["containerPort"] for c in containers for p in c.get("ports", [])}
+        for c in containers:
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                port = c.get(probe, {}).get("httpGet", {}).get("port")
+                if port is not None and port not in declared:
+                    errors.append(f"{_name(w)}: {probe} port {port!r} is not a declared container port")
+        for svc in objs:
+            if svc["kind"] == "Service" and _ns(svc) == _ns(w) and _matches(svc["spec"].get("selector", {}), _pod_labels(w)):
+                for p in svc["spec"]["ports"]:
+                    if p.get("targetPort", p["port"]) not in declared:
+                        errors.append(f"{_name(svc)}: targetPort {p.get('targetPort')!r} is not a port of {_name(w)}")
+    return errors
+
+
+def check_network_coverage(objs: list[Obj], require_default_deny: bool) -> list[str]:
+    """Every pod is selected by a NetworkPolicy, and (prod) by a default deny of both directions."""
+    errors = []
+    policies = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    for w in _workloads(objs):
+        labels = _pod_labels(w)
+        selecting = [p for p in policies if _ns(p) == _ns(w)
+                     and _matches(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
+        if not selecting:
+            errors.append(f"{_name(w)}: no NetworkPolicy selects its pods")
+        if require_default_deny and not any(
+                p["spec"]["podSelector"] == {} and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+                and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in selecting):
+            errors.append(f"{_name(w)}: not covered by a default-deny NetworkPolicy")
+    return errors
+
+
+def check_disruption_budgets(objs: list[Obj]) -> list[str]:
+    """PDB minAvailable below the minimum replicas of the workload it protects."""
+    errors = []
+    for pdb in (o for o in objs if o["kind"] == "PodDisruptionBudget"):
+        selector = pdb["spec"]["selector"].get("matchLabels", {})
+        for w in _workloads(objs):
+            if _ns(w) != _ns(pdb) or not _matches(selector, _pod_labels(w)):
+                continue
+            floor = w["spec"].get("replicas")
+            for s in objs:
+                ref = s["spec"].get("scaleTargetRef", {}) if s["kind"] in ("HorizontalPodAutoscaler", "ScaledObject") else {}
+                if ref.get("name") == w["metadata"]["name"] and _ns(s) == _ns(w):
+                    floor = s["spec"].get("minReplicas", s["spec"].get("minReplicaCount", 1))
+            if floor is None:
+                floor = 1
+            if isinstance(pdb["spec"].get("minAvailable"), int) and pdb["spec"]["minAvailable"] >= floor:
+                errors.append(f"{_name(pdb)}: minAvailable {pdb['spec']['minAvailable']} is not below the minimum "
+                              f"replicas ({floor}) of {_name(w)}; node drains would block")
+    return errors
+
+
+def check_unique(objs: list[Obj]) -> list[str]:
+    """No two objects share kind, namespace and name."""
+    seen: dict[tuple[str, str | None, str], int] = {}
+    for o in objs:
+        k = (o["kind"], _ns(o), o["metadata"]["name"])
+        seen[k] = seen.get(k, 0) + 1
+    return [f"{k[0]}/{k[2]} (namespace {k[1]}) is defined {n} times" for k, n in sorted(seen.items(), key=str) if n > 1]
+
+
+# ---------------------------------------------------------------------------- tools
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def tool_path(root: Path, rel: str) -> Path | None:
+    """A tool the project installs (``.tools/bin/helm``, ``.venv-checkov/bin/checkov``), looked up in
+    the working directory and then in the checkout this package runs from."""
+    for base in (root, PROJECT):
+        if (base / rel).is_file():
+            return base / rel
+    return None
+
+
+def find_helm(root: Path) -> str | None:
+    """The project's pinned helm, else one on PATH."""
+    local = tool_path(root, ".tools/bin/helm")
+    return str(local) if local else shutil.which("helm")
+
+
+def check_helm(helm: str, chart_dir: Path, release: str, synthesised: list[Obj]) -> list[str]:
+    """helm lint --strict, and helm template with the defaults equals the synthesised objects."""
+    errors = []
+    lint = subprocess.run([helm, "lint", "--strict", str(chart_dir)], capture_output=True, text=True, check=False)
+    if lint.returncode != 0:
+        errors.append(f"helm lint --strict: {(lint.stdout + lint.stderr).strip().splitlines()[-1]}")
+    tpl = subprocess.run([helm, "template", release, str(chart_dir)], capture_output=True, text=True, check=False)
+    if tpl.returncode != 0:
+        return [*errors, f"helm template: {tpl.stderr.strip()}"]
+    rendered = [d for d in yaml.safe_load_all(tpl.stdout) if d]
+
+    def key(o: Obj) -> tuple[str, str]:
+        return (o["kind"], o["metadata"]["name"])
+
+    if sorted(rendered, key=key) != sorted(synthesised, key=key):
+        errors.append("helm template with the chart's values.yaml differs from the synthesised objects")
+    return errors
+
+
+def checkov(root: Path, helm: str, env_dir: Path, rendered_dir: Path) -> list[str]:
+    """checkov --framework kubernetes (rendered) and --framework helm; failed checks are errors."""
+    exe = tool_path(root, ".venv-checkov/bin/checkov")
+    assert exe is not None
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+           "PATH": f"{Path(helm).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    errors = []
+    for args in (["--framework", "kubernetes", "-d", str(rendered_dir)], ["--framework", "helm", "-d", str(env_dir)]):
+        proc = subprocess.run([str(exe), *args, "--quiet", "--compact", "-o", "json"], capture_output=True, text=True,
+                              env=env, check=False)
+        report = json.loads(proc.stdout)
+        report = report if isinstance(report, dict) else {"summary": report[0]["summary"], "results": {}}
+        summary = report["summary"]
+        if summary.get("resource_count", 0) == 0:
+            errors.append(f"checkov {args[1]}: scanned nothing")
+        for failed in report["results"].get("failed_checks", []):
+            errors.append(f"checkov {args[1]}: {failed['check_id']} {failed['resource']}")
+    return errors
+
+
+Check = tuple[str, Callable[[], list[str]]]
+
+
+def run_checks(checks: Iterable[Check], echo: Callable[[str], None]) -> int:
+    """Run every check, print one line each and a summary; return the number that failed."""
+    failed = 0
+    total = 0
+    for label, fn in checks:
+        total += 1
+        errors = fn()
+        if errors:
+            failed += 1
+            echo(f"FAIL {label}")
+            for e in errors[:20]:
+                echo(f"     {e}")
+        else:
+            echo(f"ok   {label}")
+    echo(f"{total - failed} of {total} checks passed" + (f", {failed} failed" if failed else ""))
+    return failed
+
+
+def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list[Any], crd_dir: Path,
+                       require_default_deny: bool, echo: Callable[[str], None]) -> list[Check]:
+    """The checks of one environment, in the order they are printed."""
+    objs = [o for c in charts for o in c.objects]
+    checks: list[Check] = []
+    helm = find_helm(root)
+    for c in charts:
+        if helm is None:
+            checks.append((f"{env_name}/{c.name}: helm", lambda: ["helm not found: run scripts/install-helm.sh"]))
+        else:
+            checks.append((f"{env_name}/{c.name}: helm lint --strict and round trip",
+                           lambda c=c: check_helm(helm, charts_dir / env_name / c.name, c.name, c.objects)))
+    checks += [
+        (f"{env_name}: Kubernetes 1.29 schemas (strict)", lambda: check_builtin_schemas(objs)),
+        (f"{env_name}: custom resources against their CRDs", lambda: check_custom_resources(objs, crd_dir)),
+        (f"{env_name}: Service and PDB selectors match exactly one workload", lambda: check_selectors(objs)),
+        (f"{env_name}: scaler and Rollout references exist", lambda: check_scale_targets(objs)),
+        (f"{env_name}: ServiceAccounts, ConfigMaps, SecretProviderClasses and volumes exist",
+         lambda: check_pod_references(objs)),
+        (f"{env_name}: probe and Service ports name declared container ports", lambda: check_ports(objs)),
+        (f"{env_name}: every pod is selected by a NetworkPolicy" + (" and the default deny" if require_default_deny else ""),
+         lambda: check_network_coverage(objs, require_default_deny)),
+        (f"{env_name}: PDB minAvailable below minimum replicas", lambda: check_disruption_budgets(objs)),
+        (f"{env_name}: no duplicate kind/namespace/name", lambda: check_unique(objs)),
+    ]
+    if helm is not None and tool_path(root, ".venv-checkov/bin/checkov"):
+        def run_checkov() -> list[str]:
+            with tempfile.TemporaryDirectory() as tmp:
+                for c in charts:
+                    subprocess.run([helm, "template", c.name, str(charts_dir / env_name / c.name), "--output-dir", tmp],
+                                   capture_output=True, check=True)
+                return checkov(root, helm, charts_dir / env_name, Path(tmp))
+        checks.append((f"{env_name}: checkov (kubernetes and helm frameworks)", run_checkov))
+    else:
+        checks.append((f"{env_name}: checkov", lambda: ["checkov not installed: run scripts/install-checkov.sh"]))
+    return checks
