@@ -360,3 +360,22 @@ def test_rbac_of_the_seed():
     assert reader["roleRef"]["name"] == "application-reader" and reader["subjects"][0]["name"] == "user-service-sa"
     assert bindings["deployment-sa-application-writer"]["subjects"][0]["name"] == "deployment-sa"
     assert find("prod", "ServiceAccount", "deployment-sa")["automountServiceAccountToken"] is False
+
+
+def test_service_monitor_api_version_is_configurable_for_azure_managed_prometheus():
+    import dataclasses
+
+    from conftest import ROOT
+    from tripgen_cdk8s import overlays
+    from tripgen_cdk8s.app import synthesize
+    from tripgen_cdk8s.config import validate
+    from tripgen_cdk8s.errors import ConfigError
+
+    env = overlays.load(ROOT, "prod")
+    azure = dataclasses.replace(env, monitoring=dataclasses.replace(
+        env.monitoring, service_monitor_api_version="azmonitoring.coreos.com/v1"))
+    monitors = [o for c in synthesize(azure).charts for o in c.objects if o["kind"] == "ServiceMonitor"]
+    assert len(monitors) == 4 and {m["apiVersion"] for m in monitors} == {"azmonitoring.coreos.com/v1"}
+    with pytest.raises(ConfigError, match="monitoring.service_monitor_api_version"):
+        validate(dataclasses.replace(env, monitoring=dataclasses.replace(
+            env.monitoring, service_monitor_api_version="monitoring.coreos.com/v2")))
