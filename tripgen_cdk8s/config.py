@@ -16,7 +16,9 @@ from typing import Literal
 from .errors import ConfigError
 from .quantities import byte_count, cpu_millicores, is_bytes, is_cpu
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# A service name is also the prefix of <name>-secrets, <name>-config, ...: keep room for suffixes.
+SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -352,7 +354,7 @@ def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
 
 def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: set[str]) -> None:
     _check_types(path, svc)
-    _str(f"{path}.name", svc.name, DNS_LABEL, "a DNS label (lower-case letters, digits, '-')")
+    _str(f"{path}.name", svc.name, SERVICE_NAME, "a DNS label of at most 50 characters (lower-case letters, digits, '-')")
     _validate_image(f"{path}.image", svc.image, env)
     _validate_resources(f"{path}.resources", svc.resources)
     _int(f"{path}.replicas", svc.replicas, 1, 1000)

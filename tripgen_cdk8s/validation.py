@@ -48,9 +48,20 @@ def _pod_labels(w: Obj) -> dict[str, str]:
 # ---------------------------------------------------------------------------- schemas
 
 
+@cache
+def _kubernetes_validate() -> Any:
+    """kubernetes-validate, with its schema files parsed once per process instead of on every call
+    (it re-reads the 1.29 definitions file, several MB of JSON, for each object)."""
+    import kubernetes_validate
+    import kubernetes_validate.utils as kv_utils
+
+    kv_utils.schema_contents = cache(kv_utils.schema_contents)
+    return kubernetes_validate
+
+
 def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
     """Every built-in object against the Kubernetes OpenAPI schema, strict; a missing schema fails."""
-    import kubernetes_validate
+    kubernetes_validate = _kubernetes_validate()
 
     errors = []
     for o in objs:
@@ -70,7 +81,7 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], Obj]:
     """(apiVersion, kind) -> openAPIV3Schema of every CRD in ``crd_dir``."""
     schemas = {}
     for path in sorted(Path(crd_dir).glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if not crd:
                 continue
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]

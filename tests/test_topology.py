@@ -1,0 +1,326 @@
+"""Topology diagram and environment README (issue 7): read back from the synthesised objects.
+
+The diagram's service -> service edges must be exactly what the NetworkPolicies allow, every
+Ingress path and every store must be on it, the README's capacity numbers must be
+``capacity_report``'s, and the diagram must render with the real Mermaid CLI.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ENVIRONMENTS, ROOT, objects, synthesis
+
+from tripgen_cdk8s import topology as t
+from tripgen_cdk8s.checks import capacity_report
+from tripgen_cdk8s.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
+
+CALL_GRAPH = {
+    ("trip-service", "user-service"),
+    ("trip-service", "location-service"),
+    ("trip-service", "ai-service"),
+    ("ai-service", "user-service"),
+    ("ai-service", "location-service"),
+}
+SERVICES = ("user-service", "trip-service", "ai-service", "location-service")
+MMDC = ROOT / ".tools" / "mermaid" / "node_modules" / ".bin" / "mmdc"
+
+
+def prod() -> list[dict]:
+    return copy.deepcopy(objects("prod"))
+
+
+def get(objs: list[dict], kind: str, name: str) -> dict:
+    return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def readme(env: str, objs: list[dict] | None = None) -> str:
+    s = synthesis(env)
+    return t.environment_readme(env, objs if objs is not None else objects(env), capacity_report(s.env), s.env.namespace)
+
+
+def svc(name: str) -> str:
+    return t.mermaid_id("svc", name)
+
+
+# --- diagram ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_ingress_path_is_an_edge_to_its_backend(env):
+    objs = objects(env)
+    text = t.mermaid(objs)
+    ingresses = [o for o in objs if o["kind"] == "Ingress"]
+    assert ingresses
+    n = 0
+    for ing in ingresses:
+        for rule in ing["spec"]["rules"]:
+            assert f"host {rule['host']}" in text
+            for p in rule["http"]["paths"]:
+                edge = f'{t.mermaid_id("ing", ing["metadata"]["name"])} -->|"{p["path"]}"| {svc(p["backend"]["service"]["name"])}'
+                assert f"  {edge}" in text.splitlines(), edge
+                n += 1
+    assert sum('-->|"/' in line for line in text.splitlines()) == n  # no path edge that is not a rule
+
+
+def test_prod_ingress_node_shows_class_and_host():
+    text = t.mermaid(objects("prod"))
+    assert re.search(r'ing_tripgen_api\["App Gateway \(AGIC\): tripgen-api<br/>class azure-application-gateway'
+                     r'<br/>host api\.tripgen\.com', text)
+    assert {p for p in re.findall(r'ing_tripgen_api -->\|"([^"]+)"\|', text)} == {
+        "/api/v1/users", "/api/v1/trips", "/api/v1/ai", "/api/v1/locations", "/api/v1/routes", "/ws"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_service_edges_in_the_diagram_are_exactly_the_policy_edges(env):
+    objs = objects(env)
+    assert t.diagram_edges(t.mermaid(objs)) == t.policy_edges(objs)
+
+
+def test_prod_policy_edges_are_the_call_graph_on_port_8080():
+    objs = objects("prod")
+    assert t.policy_edges(objs) == CALL_GRAPH
+    text = t.mermaid(objs)
+    for caller, callee in CALL_GRAPH:
+        assert f'  {svc(caller)} -->|":8080"| {svc(callee)}' in text.splitlines()
+
+
+def test_an_edge_the_callee_ingress_does_not_admit_is_not_drawn():
+    objs = prod()
+    # user-service's ingress now admits only trip-service: ai-service's egress rule is one-sided.
+    pol = get(objs, "NetworkPolicy", "user-service")
+    pol["spec"]["ingress"][0]["from"] = [p for p in pol["spec"]["ingress"][0]["from"]
+                                         if p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "trip-service"]
+    # user-service may send to location-service, but location-service does not admit it.
+    get(objs, "NetworkPolicy", "user-service")["spec"]["egress"].append(
+        {"ports": [{"port": 8080, "protocol": "TCP"}],
+         "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "location-service"}}}]})
+    expected = CALL_GRAPH - {("ai-service", "user-service")}
+    assert t.policy_edges(objs) == expected
+    assert t.diagram_edges(t.mermaid(objs)) == expected
+
+
+def test_an_edge_without_an_egress_rule_is_not_drawn():
+    objs = prod()
+    pol = get(objs, "NetworkPolicy", "trip-service")
+    pol["spec"]["egress"] = [r for r in pol["spec"]["egress"]
+                             if not any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                                        == "ai-service" for p in r.get("to", []))]
+    assert t.diagram_edges(t.mermaid(objs)) == t.policy_edges(objs) == CALL_GRAPH - {("trip-service", "ai-service")}
+
+
+def test_a_named_port_and_a_port_mismatch_are_resolved_against_the_callee():
+    objs = prod()
+    # trip -> user on the named port "http" (= 8080): still allowed, labelled with the number.
+    for rule in get(objs, "NetworkPolicy", "trip-service")["spec"]["egress"]:
+        if rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "user-service":
+            rule["ports"] = [{"port": "http", "protocol": "TCP"}]
+        if rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "ai-service":
+            rule["ports"] = [{"port": 9090, "protocol": "TCP"}]  # ai-service admits 8080 only
+    assert t.policy_edges(objs) == CALL_GRAPH - {("trip-service", "ai-service")}
+    assert '  svc_trip_service -->|":8080"| svc_user_service' in t.mermaid(objs).splitlines()
+
+
+def test_prod_stores_and_internet_with_cidr_and_port():
+    text = t.mermaid(objects("prod")).splitlines()
+    assert '  store_postgresql_10_0_2_0_24[("PostgreSQL<br/>10.0.2.0/24")]' in text
+    assert '  store_redis_10_0_3_0_24[("Redis<br/>10.0.3.0/24")]' in text
+    assert '  store_service_bus_10_0_1_0_24[("Service Bus<br/>10.0.1.0/24")]' in text
+    assert '  internet_https(("Internet HTTPS<br/>except 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16"))' in text
+    edges = {(m.group(1), m.group(2), m.group(3)) for m in
+             (re.match(r'^  svc_(\w+) -->\|"([^"]+)"\| ((?:store|internet)_\w+)$', line) for line in text) if m}
+    every_db = {(s.replace("-", "_"), lbl, node) for s in SERVICES for lbl, node in (
+        ("10.0.2.0/24 :5432", "store_postgresql_10_0_2_0_24"), ("10.0.3.0/24 :6380", "store_redis_10_0_3_0_24"))}
+    bus = {(s, "10.0.1.0/24 :443, :5671", "store_service_bus_10_0_1_0_24")
+           for s in ("trip_service", "ai_service", "location_service")}
+    internet = {(s, "0.0.0.0/0 :443", "internet_https") for s in ("ai_service", "location_service")}
+    assert edges == every_db | bus | internet
+
+
+def test_prod_scalers_are_attached_to_their_workloads():
+    text = t.mermaid(objects("prod")).splitlines()
+    expected = {
+        "user-service": ("hpa", "HPA 3-10<br/>cpu, memory, http_requests_per_second"),
+        "trip-service": ("hpa", "HPA 3-15<br/>cpu, memory, http_active_connections"),
+        "location-service": ("hpa", "HPA 2-5<br/>cpu, memory"),
+        "ai-service": ("keda", "KEDA ScaledObject 2-8<br/>cpu, memory, azure-servicebus"),
+    }
+    for name, (prefix, label) in expected.items():
+        sid = t.mermaid_id(prefix, name)
+        assert f'    {sid}{{{{"{label}"}}}}' in text
+        assert f'    {sid} -.->|"scales"| {svc(name)}' in text
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_node_ids_are_valid_and_output_is_deterministic(env):
+    objs = objects(env)
+    text = t.mermaid(objs)
+    assert text.startswith("flowchart LR\n")
+    ids = re.findall(r"^\s*([^\s\[\(\{]+)[\[\(\{]", text, flags=re.M)
+    assert ids and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", i) for i in ids), ids
+    assert len(ids) == len(set(ids))
+    shuffled = list(reversed(copy.deepcopy(objs)))
+    assert t.mermaid(shuffled) == text
+    assert readme(env, shuffled) == readme(env)
+
+
+def dev_like(objs: list[dict]) -> list[dict]:
+    """prod's objects turned into what dev will have: one allow-all policy, ingress-nginx, and
+    Argo Rollouts (blue-green for trip-service, canary for the others) with the same pod template."""
+    objs = [o for o in objs if o["kind"] != "NetworkPolicy"]
+    objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                 "metadata": {"name": "dev-basic-policy", "namespace": "tripgen-dev"},
+                 "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{}], "egress": [{}]}})
+    ing = get(objs, "Ingress", "tripgen-api")
+    ing["spec"]["ingressClassName"] = "nginx"
+    ing["metadata"]["annotations"] = {}
+    ing["spec"]["rules"][0]["host"] = "dev-tripgen.local"
+    for o in objs:
+        if o["kind"] == "Deployment":
+            name = o["metadata"]["name"]
+            o["apiVersion"], o["kind"] = "argoproj.io/v1alpha1", "Rollout"
+            o["spec"].pop("strategy")
+            o["spec"]["strategy"] = ({"blueGreen": {"activeService": name, "previewService": f"{name}-preview",
+                                                    "autoPromotionEnabled": False, "scaleDownDelaySeconds": 1800}}
+                                     if name == "trip-service" else
+                                     {"canary": {"steps": [{"setWeight": 5}, {"pause": {"duration": "10m"}},
+                                                           {"setWeight": 25}, {"pause": {"duration": "15m"}},
+                                                           {"setWeight": 50}, {"pause": {"duration": "20m"}},
+                                                           {"setWeight": 100}]}})
+        if o["kind"] in t.SCALER_KINDS:
+            o["spec"]["scaleTargetRef"].update(apiVersion="argoproj.io/v1alpha1", kind="Rollout")
+    return objs
+
+
+def test_allow_all_policy_is_shown_as_a_note_instead_of_edges():
+    objs = dev_like(prod())
+    text = t.mermaid(objs)
+    assert t.allow_all_policies(objs) == ["dev-basic-policy"]
+    assert 'note_allow_all["allow-all: NetworkPolicy dev-basic-policy' in text
+    assert t.diagram_edges(text) == t.policy_edges(objs) == set()
+    assert "ing_tripgen_api[\"ingress-nginx: tripgen-api<br/>class nginx<br/>host dev-tripgen.local\"]" in text
+    assert "allow-all NetworkPolicy is in force" in readme("prod", objs)
+
+
+def test_rollouts_are_services_with_their_strategy_read_from_the_object():
+    objs = dev_like(prod())
+    text = t.mermaid(objs)
+    assert '    svc_trip_service["trip-service<br/>Rollout blueGreen<br/>PDB minAvailable 2"]' in text.splitlines()
+    assert '    svc_ai_service["ai-service<br/>Rollout canary<br/>PDB minAvailable 1"]' in text.splitlines()
+    assert '    keda_ai_service -.->|"scales"| svc_ai_service' in text.splitlines()
+    doc = readme("prod", objs)
+    assert ("| trip-service | `acrtrpgenprod.azurecr.io/trip-service:v1.2.0` | 3-15 | HPA | 500m / 1Gi | 2000m / 2Gi | 2 | "
+            "Rollout blueGreen (active trip-service, preview trip-service-preview, autoPromotion false, "
+            "scaleDownDelay 1800s) |") in doc
+    assert "Rollout canary (5%/10m -> 25%/15m -> 50%/20m -> 100%)" in doc
+
+
+# --- README ---------------------------------------------------------------------------------------
+
+CAP_ROW = re.compile(r"^\| ([a-z-]+) \| (\d+) \| \d+ x \S+ = (\S+) \| \d+ x \S+ = (\S+) \|$", re.M)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_readme_capacity_numbers_are_capacity_report(env):
+    report = capacity_report(synthesis(env).env)
+    doc = readme(env)
+    rows = {m.group(1): (int(m.group(2)), m.group(3), m.group(4)) for m in CAP_ROW.finditer(doc)}
+    assert rows == {s.name: (s.max_replicas, format_millicores(s.cpu_millicores), format_bytes(s.memory_bytes))
+                    for s in report.services}
+    steady = re.search(r"^\| \*\*steady state\*\* .*\| \*\*(\S+)\*\* \| \*\*(\S+)\*\* \|$", doc, re.M)
+    peak = re.search(r"^\| \*\*blue-green peak\*\* \(\+ (\S+) x (\d+) running twice\) .*\| \*\*(\S+)\*\* \| \*\*(\S+)\*\* \|$",
+                     doc, re.M)
+    alloc = re.search(r"^\| allocatable .*\| (\S+) \| (\S+) \|$", doc, re.M)
+    assert steady and peak and alloc
+    assert steady.groups() == (format_millicores(report.steady_cpu), format_bytes(report.steady_memory))
+    assert peak.groups() == (report.largest.name, str(report.largest.max_replicas),
+                             format_millicores(report.peak_cpu), format_bytes(report.peak_memory))
+    assert alloc.groups() == (format_millicores(report.allocatable_cpu_millicores),
+                              format_bytes(report.allocatable_memory_bytes))
+    assert f"Summary: {report.summary()}." in doc
+
+
+def test_prod_capacity_figures_match_the_spec():
+    """TRIPGEN.md 2.1 and 4 worked by hand: 10x200m + 15x500m + 8x1000m + 5x200m = 18.5 CPU."""
+    doc = readme("prod")
+    assert "| **steady state** (every service at maxReplicas) |  | **18500m** | **39424Mi** |" in doc
+    assert "| **blue-green peak** (+ ai-service x 8 running twice) |  | **26500m** | **55808Mi** |" in doc
+    assert "| allocatable (node pool at its maximum) |  | 36 | 120Gi |" in doc
+    assert "| trip-service | 15 | 15 x 500m = 7500m | 15 x 1Gi = 15Gi |" in doc
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_capacity_report_agrees_with_the_synthesised_objects(env):
+    """The report is computed from config; the README shows objects: both must say the same."""
+    objs = objects(env)
+    report = {s.name: s for s in capacity_report(synthesis(env).env).services}
+    ws = t.workloads(objs)
+    assert sorted(report) == sorted(w.service for w in ws)
+    for w in ws:
+        sc = next((s for s in t.scalers(objs) if s.target == w.object_name), None)
+        n = sc.max_replicas if sc else w.obj["spec"].get("replicas", 1)
+        req = w.main_container["resources"]["requests"]
+        assert (report[w.service].max_replicas, report[w.service].cpu_millicores, report[w.service].memory_bytes) == (
+            n, n * cpu_millicores(req["cpu"]), n * byte_count(req["memory"])), w.service
+
+
+def test_prod_readme_contents_services_and_diagram():
+    objs = objects("prod")
+    doc = readme("prod")
+    assert doc.startswith("# TripGen `prod` environment\n")
+    assert "Namespace `tripgen-prod`: 5 charts, 50 objects." in doc
+    assert "| NetworkPolicy | 7 |" in doc and "| ScaledObject | 1 |" in doc
+    assert ("| user-service | `acrtrpgenprod.azurecr.io/user-service:v1.2.0` | 3-10 | HPA | 200m / 512Mi | 1000m / 1Gi | 2 | "
+            "RollingUpdate (maxSurge 1, maxUnavailable 0) |") in doc
+    assert ("| ai-service | `acrtrpgenprod.azurecr.io/ai-service:v1.2.0` | 2-8 | KEDA ScaledObject | 1000m / 2Gi | "
+            "4000m / 4Gi | 1 |") in doc
+    assert f"```mermaid\n{t.mermaid(objs)}```\n" in doc
+
+
+def test_readme_shows_fixed_replicas_and_no_pdb_without_scaler():
+    objs = [o for o in prod() if o["kind"] not in ("HorizontalPodAutoscaler", "ScaledObject", "PodDisruptionBudget")]
+    for o in objs:
+        if o["kind"] == "Deployment":
+            o["spec"]["replicas"] = 1
+    assert "| location-service | `acrtrpgenprod.azurecr.io/location-service:v1.2.0` | 1 | - | 200m / 512Mi | 1000m / 1Gi | - |" in (
+        readme("prod", objs))
+
+
+# --- rendering with the real Mermaid CLI ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mmdc() -> Path:
+    assert MMDC.is_file(), f"{MMDC} missing: run scripts/install-mermaid.sh"
+    return MMDC
+
+
+def test_prod_diagram_renders_to_svg(mmdc, tmp_path):
+    out = tmp_path / "prod" / "topology.svg"
+    t.render_svg(t.mermaid(objects("prod")), out, ROOT)
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<svg") and "</svg>" in svg
+    for text in ("trip-service", "api.tripgen.com", "/api/v1/ai", "PostgreSQL", "Internet HTTPS", "KEDA ScaledObject 2-8"):
+        assert text in svg, text
+
+
+def test_allow_all_and_rollout_diagram_renders_to_svg(mmdc, tmp_path):
+    out = tmp_path / "dev.svg"
+    t.render_svg(t.mermaid(dev_like(prod())), out, ROOT)
+    assert "allow-all: NetworkPolicy dev-basic-policy" in out.read_text()
+
+
+def test_a_broken_diagram_fails_with_mmdc_error(mmdc, tmp_path):
+    out = tmp_path / "broken.svg"
+    broken = t.mermaid(objects("prod")).replace('svc_ai_service["ai-service', 'svc_ai_service["ai-service"]["', 1)
+    with pytest.raises(t.MermaidRenderError, match=r"(?s)mmdc failed \(exit 1\).*Parse error"):
+        t.render_svg(broken, out, ROOT)
+    assert not out.exists()
+
+
+def test_missing_mmdc_is_a_clear_error(tmp_path):
+    with pytest.raises(t.MermaidRenderError, match="run scripts/install-mermaid.sh"):
+        t.render_svg("flowchart LR\n  a --> b\n", tmp_path / "x.svg", tmp_path)
