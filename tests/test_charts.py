@@ -12,8 +12,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
 
+from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
 from tripgen_cdk8s.validation import check_custom_resources
 
 CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from tripgen_cdk8s import overlays
 from tripgen_cdk8s.config import HorizontalScaling, QueueScaling, validate
 from tripgen_cdk8s.errors import ConfigError

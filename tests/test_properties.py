@@ -146,7 +146,8 @@ def mutate_environment(draw):
         return dataclasses.replace(PROD, monitoring=dataclasses.replace(
             PROD.monitoring, scrape_interval_seconds=draw(st.integers(max_value=4))))
     if choice == "cidr":
-        store = dataclasses.replace(PROD.stores[0], subnet_cidr=draw(st.sampled_from(["10.0.2.1/24", "10.0.2.0/33", "x", "300.0.0.0/8"])))
+        bad_cidr = draw(st.sampled_from(["10.0.2.1/24", "10.0.2.0/33", "x", "300.0.0.0/8"]))
+        store = dataclasses.replace(PROD.stores[0], subnet_cidr=bad_cidr)
         return dataclasses.replace(PROD, stores=(store, *PROD.stores[1:]))
     return dataclasses.replace(PROD, cache=dataclasses.replace(PROD.cache, l1_max_entries=draw(BAD_INTS)))
 

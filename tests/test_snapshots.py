@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ENVIRONMENTS, ROOT, generated_files
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from conftest import ENVIRONMENTS, ROOT, generated_files
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import promql_parser
 import pytest
+
 from conftest import find, objects
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]

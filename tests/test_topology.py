@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ENVIRONMENTS, ROOT, objects, synthesis
 
+from conftest import ENVIRONMENTS, ROOT, objects, synthesis
 from tripgen_cdk8s import topology as t
 from tripgen_cdk8s.checks import capacity_report
 from tripgen_cdk8s.quantities import byte_count, cpu_millicores, format_bytes, format_millicores

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import CRDS, objects, run_cli
 
+from conftest import CRDS, objects, run_cli
 from tripgen_cdk8s import validation as v
 
 
