@@ -2,7 +2,8 @@
 # Set up a fresh checkout: the project venv (.venv) with tripgen-cdk8s installed editable.
 #   scripts/setup.sh        -> what `python main.py synth` needs
 #   scripts/setup.sh test   -> also the test dependencies, the pinned helm binary (.tools/bin/helm)
-#                              and checkov in its own venv (.venv-checkov)
+#                              checkov in its own venv (.venv-checkov) and mermaid-cli with
+#                              Debian chromium (.tools/mermaid) for the diagram tests
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +22,7 @@ if [[ "${1:-}" == "test" ]]; then
   pip_install -e '.[test]'
   scripts/install-helm.sh
   scripts/install-checkov.sh
+  scripts/install-mermaid.sh
 else
   pip_install -e .
 fi

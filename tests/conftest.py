@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from tripgen_cdk8s import overlays  # noqa: E402
 from tripgen_cdk8s.app import Synthesis, synthesize  # noqa: E402
-from tripgen_cdk8s.helm import environment_files  # noqa: E402
+from tripgen_cdk8s.outputs import environment_files  # noqa: E402
 
 ENVIRONMENTS = overlays.available(ROOT)
 
@@ -33,7 +33,7 @@ def synthesis(env: str) -> Synthesis:
 @cache
 def generated_files(env: str) -> dict[str, str]:
     """Every file the generator writes for ``env``, by path relative to charts/<env>/."""
-    return environment_files(synthesis(env).charts)
+    return environment_files(synthesis(env))
 
 
 def objects(env: str, kind: str | None = None) -> list[dict]:

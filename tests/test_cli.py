@@ -139,3 +139,14 @@ def test_an_interrupted_synth_leaves_the_previous_charts_whole(project_copy):
 def test_help_lists_the_commands():
     proc = run_cli("--help")
     assert proc.returncode == 0 and "synth" in proc.stdout
+
+
+def test_graph_prints_the_mermaid_of_the_environment_and_renders_svg(tmp_path):
+    proc = run_cli("graph", "--env", "prod")
+    assert proc.returncode == 0 and proc.stdout.startswith("flowchart LR")
+    assert (ROOT / "charts" / "prod" / "README.md").read_text().count(proc.stdout.strip()) == 1
+    assert run_cli("graph", "--format", "svg").returncode == 2
+    out = tmp_path / "prod.svg"
+    proc = run_cli("graph", "--format", "svg", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().lstrip().startswith("<svg")

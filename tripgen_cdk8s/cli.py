@@ -45,14 +45,14 @@ def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # typ
             envs = [apply_overrides(e, [s for s in sets if parse_assignment(s)[0] in {x.name for x in e.services}])
                     for e in envs]
         from .app import synthesize
-        from .helm import environment_files
+        from .outputs import environment_files
 
         results = []
         for e in envs:
             synthesis = synthesize(e)
             for warning in synthesis.warnings:
                 click.echo(warning, err=True)
-            results.append((e.name, synthesis, environment_files(synthesis.charts)))
+            results.append((e.name, synthesis, environment_files(synthesis)))
         return results
     except (ConfigError, UsageError) as err:
         _fail(str(err))
@@ -96,6 +96,36 @@ def synth(env: str, out: Path, check: bool, sets: tuple[str, ...]) -> None:
         for chart in synthesis.charts:
             count = sum(1 for rel in files if rel.startswith(chart.name + "/"))
             click.echo(f"wrote {out}/{name}/{chart.name} ({len(chart.objects)} objects, {count} files)")
+
+
+@cli.command()
+@click.option("--env", "env", default="prod", show_default=True, metavar="prod|dev", help="Environment to draw.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True,
+              help="Print the Mermaid source, or render it to SVG with mermaid-cli.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of stdout (required for svg).")
+def graph(env: str, fmt: str, output: Path | None) -> None:
+    """Draw the topology the cluster will enforce (ingress paths, allowed calls, stores, scalers)."""
+    from . import topology
+    from .tools import tool_base
+
+    root = Path.cwd()
+    [(_name, synthesis, _files)] = _synthesize(root, _environments(root, env), ())
+    text = topology.mermaid([o for c in synthesis.charts for o in c.objects])
+    if fmt == "mermaid":
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
+    if output is None:
+        _fail("--format svg needs --output FILE")
+    try:
+        topology.render_svg(text, output, tool_base(root, topology.MMDC) or root)
+    except topology.MermaidRenderError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {output}")
 
 
 @cli.command()

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from .tools import tool_path
+
 Obj = dict[str, Any]
 BUILTIN_API_VERSIONS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
                         "rbac.authorization.k8s.io/v1")
@@ -256,18 +258,6 @@ def check_unique(objs: list[Obj]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- tools
-
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def tool_path(root: Path, rel: str) -> Path | None:
-    """A tool the project installs (``.tools/bin/helm``, ``.venv-checkov/bin/checkov``), looked up in
-    the working directory and then in the checkout this package runs from."""
-    for base in (root, PROJECT):
-        if (base / rel).is_file():
-            return base / rel
-    return None
 
 
 def find_helm(root: Path) -> str | None:
