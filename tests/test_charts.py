@@ -16,7 +16,7 @@ import yaml
 from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
 from tripgen_cdk8s.validation import check_custom_resources
 
-CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts]
+CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts if c.is_helm]
 CHART_IDS = [f"{e}/{c}" for e, c in CHARTS]
 BUILTIN_GROUPS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
                   "rbac.authorization.k8s.io/v1")
@@ -46,11 +46,11 @@ def test_helm_template_with_defaults_gives_exactly_the_synthesised_objects(helm,
 def test_set_image_tag_and_digest_change_the_image(helm):
     chart = str(ROOT / "charts" / "prod" / "trip-service")
     dep = next(o for o in parse_all(run_helm(helm, "template", "trip-service", chart, "--set", "image.tag=v9.9.9"))
-               if o["kind"] == "Deployment")
+               if o["kind"] == "Rollout")
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "acrtrpgenprod.azurecr.io/trip-service:v9.9.9"
     digest = "sha256:" + "ab" * 32
     dep = next(o for o in parse_all(run_helm(helm, "template", "trip-service", chart, "--set", f"image.digest={digest}"))
-               if o["kind"] == "Deployment")
+               if o["kind"] == "Rollout")
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f"trip-service@{digest}")
 
 
@@ -60,7 +60,7 @@ def test_values_are_real_template_values(helm):
                              "--set", "resources.limits.memory=3Gi", "--set", "podDisruptionBudget.minAvailable=1"))
     by_kind = {o["kind"]: o for o in out}
     assert by_kind["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] == 12
-    assert by_kind["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "3Gi"
+    assert by_kind["Rollout"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "3Gi"
     assert by_kind["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
 
 
@@ -104,7 +104,7 @@ def test_chart_yaml(env, chart):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_builtin_object_passes_kubernetes_1_29_schema_strict(env):
     builtins = [o for o in objects(env) if o["apiVersion"] in BUILTIN_GROUPS]
-    assert len(builtins) >= 30
+    assert len(builtins) >= {"prod": 30, "dev": 20}[env]
     for obj in builtins:
         # SchemaNotFoundError (an apiVersion 1.29 does not know) propagates and fails the test.
         kubernetes_validate.validate(obj, "1.29", strict=True)
@@ -170,15 +170,16 @@ def test_checkov_kubernetes_and_helm_report_no_failed_checks(helm, env, tmp_path
                  ["--framework", "helm", "-d", str(ROOT / "charts" / env)]):
         report = run_checkov(helm, *args)
         summary = report["summary"]
-        assert summary["resource_count"] > 20, f"checkov scanned nothing: {args}"
+        assert summary["resource_count"] > 15, f"checkov scanned nothing: {args}"
         assert summary["failed"] == 0, json.dumps(report["results"].get("failed_checks"), indent=1)[:4000]
         skipped = {c["check_id"] for c in report["results"].get("skipped_checks", [])}
         assert skipped <= WAIVERS, f"unexpected waivers {skipped - WAIVERS}"
 
 
-# The keyword detector flags the CSI volume's `secretProviderClass: <name>` (an object name, not a
-# secret); that exact line shape is the only exclusion.
-SECRET_SCAN_EXCLUDE = r"^\s*secretProviderClass: \"?[a-z0-9-]+\"?$"
+# The keyword detector flags the name references `secretProviderClass: <name>` (CSI volume, prod)
+# and `secretName: <name>` (Secret volume, dev): object names, not secrets. Those exact line
+# shapes are the only exclusion.
+SECRET_SCAN_EXCLUDE = r"^\s*(secretProviderClass|secretName): \"?[a-z0-9-]+\"?$"
 
 
 def detect_secrets(folder: Path) -> dict:
@@ -200,7 +201,8 @@ def test_detect_secrets_would_find_a_leaked_secret(tmp_path):
 
 def test_no_kubernetes_secret_objects_and_no_secret_env_in_prod():
     assert not objects("prod", "Secret")
-    for dep in objects("prod", "Deployment"):
+    assert objects("prod", "Rollout") and not objects("prod", "Deployment")
+    for dep in objects("prod", "Rollout"):
         container = dep["spec"]["template"]["spec"]["containers"][0]
         assert "env" not in container
         assert [s for s in container["envFrom"] if "secretRef" in s] == []

@@ -11,12 +11,17 @@ SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
 NS = "tripgen-prod"
 
 
+def workload(name: str) -> dict:
+    """Prod workloads are Argo Rollouts (TRIPGEN.md section 10)."""
+    return find("prod", "Rollout", name)
+
+
 def container(name: str) -> dict:
-    return find("prod", "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+    return workload(name)["spec"]["template"]["spec"]["containers"][0]
 
 
 def pod(name: str) -> dict:
-    return find("prod", "Deployment", name)["spec"]["template"]
+    return workload(name)["spec"]["template"]
 
 
 def config(name: str) -> dict:
@@ -26,15 +31,19 @@ def config(name: str) -> dict:
 # ---------------------------------------------------------------- 1. environments
 
 
-def test_every_object_has_the_namespace_and_standard_labels():
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_every_object_has_the_namespace_and_standard_labels(env):
+    from conftest import synthesis
+
     cluster_scoped = {"Namespace", "ClusterRole"}
-    for obj in objects("prod"):
-        meta = obj["metadata"]
-        if obj["kind"] not in cluster_scoped:
-            assert meta["namespace"] == NS, obj["kind"]
-        for label in ("name", "instance", "version", "component", "part-of", "managed-by"):
-            assert f"app.kubernetes.io/{label}" in meta["labels"], (obj["kind"], meta["name"], label)
-        assert "helm.sh/chart" in meta["labels"]
+    for chart in synthesis(env).charts:
+        for obj in chart.objects:
+            meta = obj["metadata"]
+            if obj["kind"] not in cluster_scoped:
+                assert meta["namespace"] == (f"tripgen-{env}" if chart.is_helm else "argocd"), obj["kind"]
+            for label in ("name", "instance", "version", "component", "part-of", "managed-by"):
+                assert f"app.kubernetes.io/{label}" in meta["labels"], (obj["kind"], meta["name"], label)
+            assert ("helm.sh/chart" in meta["labels"]) is chart.is_helm
 
 
 def test_namespace_pod_security_restricted():
@@ -83,7 +92,7 @@ def test_sizing_scaling_and_pdb(name):
     res = container(name)["resources"]
     assert res["requests"] == {"cpu": rc, "memory": rm, "ephemeral-storage": "256Mi"}
     assert res["limits"] == {"cpu": lc, "memory": lm, "ephemeral-storage": "1Gi"}
-    dep = find("prod", "Deployment", name)
+    dep = workload(name)
     assert "replicas" not in dep["spec"], "an autoscaled workload must not set spec.replicas"
     s = find("prod", scaler, name)["spec"]
     if scaler == "ScaledObject":
@@ -105,7 +114,7 @@ def test_sizing_scaling_and_pdb(name):
 ])
 def test_hpa_metrics_in_order_and_stabilisation(name, cpu, mem, custom):
     spec = find("prod", "HorizontalPodAutoscaler", name)["spec"]
-    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+    assert spec["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": name}
     m = spec["metrics"]
     assert [x["type"] for x in m] == ["Resource", "Resource"] + (["Pods"] if custom else [])
     assert m[0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu}}

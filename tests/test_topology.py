@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENVIRONMENTS, ROOT, objects, synthesis
+from conftest import ENVIRONMENTS, ROOT, synthesis
+from conftest import objects as all_objects
 from tripgen_cdk8s import topology as t
 from tripgen_cdk8s.checks import capacity_report
 from tripgen_cdk8s.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
@@ -27,6 +28,11 @@ CALL_GRAPH = {
 }
 SERVICES = ("user-service", "trip-service", "ai-service", "location-service")
 MMDC = ROOT / ".tools" / "mermaid" / "node_modules" / ".bin" / "mmdc"
+
+
+def objects(env: str, kind: str | None = None) -> list[dict]:
+    """The environment's application objects (the ArgoCD Applications in `argocd` are not drawn)."""
+    return [o for o in all_objects(env, kind) if o["metadata"].get("namespace") != "argocd"]
 
 
 def prod() -> list[dict]:
@@ -179,7 +185,7 @@ def dev_like(objs: list[dict]) -> list[dict]:
     ing["metadata"]["annotations"] = {}
     ing["spec"]["rules"][0]["host"] = "dev-tripgen.local"
     for o in objs:
-        if o["kind"] == "Deployment":
+        if o["kind"] in ("Deployment", "Rollout"):
             name = o["metadata"]["name"]
             o["apiVersion"], o["kind"] = "argoproj.io/v1alpha1", "Rollout"
             o["spec"].pop("strategy")
@@ -271,10 +277,11 @@ def test_prod_readme_contents_services_and_diagram():
     objs = objects("prod")
     doc = readme("prod")
     assert doc.startswith("# TripGen `prod` environment\n")
-    assert "Namespace `tripgen-prod`: 5 charts, 50 objects." in doc
+    assert "Namespace `tripgen-prod`: 5 charts, 58 objects." in doc
     assert "| NetworkPolicy | 7 |" in doc and "| ScaledObject | 1 |" in doc
     assert ("| user-service | `acrtrpgenprod.azurecr.io/user-service:v1.2.0` | 3-10 | HPA | 200m / 512Mi | 1000m / 1Gi | 2 | "
-            "RollingUpdate (maxSurge 1, maxUnavailable 0) |") in doc
+            "Rollout blueGreen (active user-service, preview user-service-preview, autoPromotion false, "
+            "scaleDownDelay 1800s) |") in doc
     assert ("| ai-service | `acrtrpgenprod.azurecr.io/ai-service:v1.2.0` | 2-8 | KEDA ScaledObject | 1000m / 2Gi | "
             "4000m / 4Gi | 1 |") in doc
     assert f"```mermaid\n{t.mermaid(objs)}```\n" in doc
@@ -283,7 +290,7 @@ def test_prod_readme_contents_services_and_diagram():
 def test_readme_shows_fixed_replicas_and_no_pdb_without_scaler():
     objs = [o for o in prod() if o["kind"] not in ("HorizontalPodAutoscaler", "ScaledObject", "PodDisruptionBudget")]
     for o in objs:
-        if o["kind"] == "Deployment":
+        if o["kind"] in ("Deployment", "Rollout"):
             o["spec"]["replicas"] = 1
     assert "| location-service | `acrtrpgenprod.azurecr.io/location-service:v1.2.0` | 1 | - | 200m / 512Mi | 1000m / 1Gi | - |" in (
         readme("prod", objs))

@@ -49,11 +49,11 @@ def break_hpa_target(objs):
 
 
 def break_scaled_object_target(objs):
-    get(objs, "ScaledObject", "ai-service")["spec"]["scaleTargetRef"]["kind"] = "Rollout"
+    get(objs, "ScaledObject", "ai-service")["spec"]["scaleTargetRef"]["kind"] = "Deployment"
 
 
 def break_service_account(objs):
-    get(objs, "Deployment", "trip-service")["spec"]["template"]["spec"]["serviceAccountName"] = "trip-sa"
+    get(objs, "Rollout", "trip-service")["spec"]["template"]["spec"]["serviceAccountName"] = "trip-sa"
 
 
 def break_config_map(objs):
@@ -65,11 +65,11 @@ def break_secret_provider_class(objs):
 
 
 def break_volume(objs):
-    get(objs, "Deployment", "user-service")["spec"]["template"]["spec"]["volumes"].pop(0)
+    get(objs, "Rollout", "user-service")["spec"]["template"]["spec"]["volumes"].pop(0)
 
 
 def break_probe_port(objs):
-    get(objs, "Deployment", "user-service")["spec"]["template"]["spec"]["containers"][0]["readinessProbe"][
+    get(objs, "Rollout", "user-service")["spec"]["template"]["spec"]["containers"][0]["readinessProbe"][
         "httpGet"]["port"] = "management"
 
 
@@ -97,30 +97,35 @@ def break_duplicate(objs):
 
 
 def break_builtin_schema(objs):
-    get(objs, "Deployment", "ai-service")["spec"]["template"]["spec"]["containers"][0]["cpuLimit"] = "2"
+    get(objs, "Service", "ai-service")["spec"]["portz"] = [8080]
 
 
 def break_crd_schema(objs):
     get(objs, "ServiceMonitor", "ai-service")["spec"]["endpoints"][0]["intervall"] = "30s"
 
 
+def break_rollout_preview_service(objs):
+    objs.remove(get(objs, "Service", "trip-service-preview"))
+
+
 CASES = [
     (break_service_selector, v.check_selectors, "Service/trip-service: selector"),
     (break_pdb_selector, v.check_selectors, "PodDisruptionBudget/ai-service: selector"),
-    (break_hpa_target, v.check_scale_targets, "scale target Deployment/user-svc does not exist"),
-    (break_scaled_object_target, v.check_scale_targets, "scale target Rollout/ai-service does not exist"),
+    (break_hpa_target, v.check_scale_targets, "scale target Rollout/user-svc does not exist"),
+    (break_scaled_object_target, v.check_scale_targets, "scale target Deployment/ai-service does not exist"),
     (break_service_account, v.check_pod_references, "ServiceAccount/trip-sa does not exist"),
     (break_config_map, v.check_pod_references, "ConfigMap/ai-service-config does not exist"),
     (break_secret_provider_class, v.check_pod_references, "SecretProviderClass/location-service-secrets does not exist"),
     (break_volume, v.check_pod_references, "volume tmp is not declared"),
     (break_probe_port, v.check_ports, "readinessProbe port 'management'"),
     (break_target_port, v.check_ports, "targetPort 'web'"),
-    (break_network_policy, lambda o: v.check_network_coverage(o, False), "Deployment/trip-service: no NetworkPolicy"),
+    (break_network_policy, lambda o: v.check_network_coverage(o, False), "Rollout/trip-service: no NetworkPolicy"),
     (break_default_deny, lambda o: v.check_network_coverage(o, True), "not covered by a default-deny"),
     (break_pdb_min_available, v.check_disruption_budgets, "minAvailable 2 is not below the minimum replicas (2)"),
     (break_duplicate, v.check_unique, "ConfigMap/trip-service-config (namespace tripgen-prod) is defined 2 times"),
-    (break_builtin_schema, v.check_builtin_schemas, "Deployment/ai-service"),
+    (break_builtin_schema, v.check_builtin_schemas, "Service/ai-service"),
     (break_crd_schema, lambda o: v.check_custom_resources(o, CRDS), "ServiceMonitor/ai-service"),
+    (break_rollout_preview_service, v.check_scale_targets, "previewService Service/trip-service-preview does not exist"),
 ]
 
 
@@ -144,7 +149,7 @@ def test_validate_exits_1_when_a_chart_is_broken(project_copy):
 
     shutil.copytree(CRDS, project_copy / "crds")
     hpa = project_copy / "charts/prod/user-service/templates/horizontalpodautoscaler.yaml"
-    hpa.write_text(hpa.read_text().replace("kind: Deployment\n    name: user-service", "kind: Deployment\n    name: user-svc"))
+    hpa.write_text(hpa.read_text().replace("kind: Rollout\n    name: user-service", "kind: Rollout\n    name: user-svc"))
     proc = run_cli("validate", "--crds", str(project_copy / "crds"), cwd=project_copy)
     assert proc.returncode == 1
     assert "FAIL prod: charts/ in sync with the config" in proc.stdout

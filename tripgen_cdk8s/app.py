@@ -8,11 +8,16 @@ from typing import Any
 import cdk8s  # noqa: E402
 
 from .checks import capacity_report, check_capacity  # noqa: E402
-from .config import Environment, validate  # noqa: E402
+from .config import AppGatewayIngress, Environment, KeyVaultSecret, validate  # noqa: E402  # noqa: E402
 from .constructs import (  # noqa: E402
     AlertRules,
+    AllowAllPolicy,
     ApiIngress,
     ApiIngressProps,
+    ArgoApplication,
+    ArgoApplicationProps,
+    ArgoProject,
+    ArgoProjectProps,
     AutoscaledService,
     AutoscaledServiceProps,
     KeyVaultAccess,
@@ -23,6 +28,7 @@ from .constructs import (  # noqa: E402
     PlatformProps,
     PrivateEndpointSecret,
     PrivateEndpointSecretProps,
+    ResourceKind,
     ServiceNetworkPolicy,
     ServiceScrape,
     TripGenPlatform,
@@ -30,7 +36,7 @@ from .constructs import (  # noqa: E402
     ZoneSpreadPolicyProps,
     tripgen_alerts,
 )
-from .helmchart import ChartValues, HelmChart  # noqa: E402
+from .helmchart import ChartValues, HelmChart, ManifestChart  # noqa: E402
 from .labels import standard_labels  # noqa: E402
 from .quantities import format_bytes, format_millicores  # noqa: E402
 
@@ -50,6 +56,12 @@ class SynthesizedChart:
     objects: list[dict[str, Any]]
     values: ChartValues
     notes: list[str]
+    files: dict[tuple[str, str], str] | None = None
+
+    @property
+    def is_helm(self) -> bool:
+        """A Helm chart (templated), or a plain manifest set (``files`` maps objects to paths)."""
+        return self.files is None
 
 
 @dataclass(frozen=True)
@@ -95,77 +107,156 @@ def _messaging_config(env: Environment) -> dict[str, str]:
     return cfg
 
 
-def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], list[str]]:
+def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart | ManifestChart], list[str]]:
     """Compose the constructs for ``env``; returns the App, its charts and capacity warnings."""
     validate(env)
     warnings = check_capacity(env)
     app = cdk8s.App()
     charts: list[HelmChart] = []
     services: dict[str, MicroService] = {}
-    spread = None
     for cfg in env.services:
         chart = HelmChart(app, cfg.name, namespace=env.namespace, chart_version=env.chart_version,
                           app_version=cfg.image.tag, description=f"TripGen {cfg.name}: {cfg.purpose}")
         charts.append(chart)
-        config = _base_config(env)
-        if any(env.store(a.store).kind == "servicebus" for a in cfg.stores):
-            config.update(_messaging_config(env))
-        svc = MicroService(chart, "service", MicroServiceProps(
-            name=cfg.name, namespace=env.namespace, image=cfg.image, resources=cfg.resources,
-            replicas=cfg.replicas, health_path=cfg.health_path, writable_paths=cfg.writable_paths,
-            config=config, kubernetes_api_access=cfg.kubernetes_api_access,
-            pod_labels={"tier": "application"}))
-        services[cfg.name] = svc
-        if cfg.scaling is not None:
-            AutoscaledService(chart, "autoscaling", AutoscaledServiceProps(
-                service=svc, scaling=cfg.scaling, min_available=cfg.min_available or 0))
-        if env.zone_spread:
-            spread = ZoneSpreadPolicy(chart, "zone-spread", ZoneSpreadPolicyProps(
-                node_pool=env.node_pool.name, taint_key=env.node_pool.taint_key,
-                taint_value=env.node_pool.taint_value))
-            spread.apply(svc)
-        if env.key_vault is not None:
-            access = KeyVaultAccess(env.key_vault.name, env.key_vault.tenant_id, cfg.identity_client_id)
-            for att in cfg.stores:
-                PrivateEndpointSecret(chart, f"store-{att.store}", PrivateEndpointSecretProps(
-                    service=svc, access=access, store=env.store(att.store), attachment=att))
-            for sec in cfg.secrets:
-                PrivateEndpointSecret(chart, f"secret-{sec.object_name}", PrivateEndpointSecretProps(
-                    service=svc, access=access, secret=sec))
-        ServiceScrape(chart, "monitoring", svc, path=cfg.metrics_path,
-                      interval_seconds=env.monitoring.scrape_interval_seconds,
-                      api_version=env.monitoring.service_monitor_api_version)
+        services[cfg.name] = _service(chart, cfg, env)
     for cfg in env.services:
         for callee in cfg.calls:
             services[cfg.name].allow_to(services[callee])
-    for cfg in env.services:
-        ServiceNetworkPolicy(services[cfg.name].chart, "network-policy", services[cfg.name],
-                             external_https=bool(cfg.external_egress))
-
-    platform = HelmChart(app, PLATFORM_CHART, namespace=env.namespace, chart_version=env.chart_version,
-                         app_version=env.chart_version, description="TripGen namespace, quota, RBAC, network, ingress and alerts")
+    if env.network_policy == "default-deny":
+        for cfg in env.services:
+            ServiceNetworkPolicy(services[cfg.name].chart, "network-policy", services[cfg.name],
+                                 external_https=bool(cfg.external_egress))
+    platform = _platform(app, env, services)
     charts.insert(0, platform)
+    gitops = _gitops(app, env, charts, services)
+    return app, [*charts, gitops], warnings
+
+
+def _service(chart: HelmChart, cfg: Any, env: Environment) -> MicroService:
+    config = _base_config(env)
+    if any(env.store(a.store).kind == "servicebus" for a in cfg.stores):
+        config.update(_messaging_config(env))
+    svc = MicroService(chart, "service", MicroServiceProps(
+        name=cfg.name, namespace=env.namespace, image=cfg.image, resources=cfg.resources,
+        replicas=cfg.replicas, health_path=cfg.health_path, writable_paths=cfg.writable_paths,
+        config=config, kubernetes_api_access=cfg.kubernetes_api_access,
+        pod_labels={"tier": "application"}, strategy=cfg.strategy, rolling=env.rolling, delivery=env.delivery,
+        image_pull_secrets=env.image_pull_secrets))
+    if cfg.scaling is not None:
+        AutoscaledService(chart, "autoscaling", AutoscaledServiceProps(
+            service=svc, scaling=cfg.scaling, min_available=cfg.min_available or 0))
+    if env.zone_spread:
+        ZoneSpreadPolicy(chart, "zone-spread", ZoneSpreadPolicyProps(
+            node_pool=env.node_pool.name, taint_key=env.node_pool.taint_key,
+            taint_value=env.node_pool.taint_value)).apply(svc)
+    access = None
+    if env.key_vault is not None:
+        access = KeyVaultAccess(env.key_vault.name, env.key_vault.tenant_id, cfg.identity_client_id)
+    for att in cfg.stores:
+        PrivateEndpointSecret(chart, f"store-{att.store}", PrivateEndpointSecretProps(
+            service=svc, access=access, store=env.store(att.store), attachment=att))
+    for sec in cfg.secrets:
+        name = sec.object_name if isinstance(sec, KeyVaultSecret) else sec.alias.lower()
+        PrivateEndpointSecret(chart, f"secret-{name}", PrivateEndpointSecretProps(service=svc, access=access, secret=sec))
+    if env.monitoring is not None:
+        ServiceScrape(chart, "monitoring", svc, path=cfg.metrics_path,
+                      interval_seconds=env.monitoring.scrape_interval_seconds,
+                      api_version=env.monitoring.service_monitor_api_version)
+    return svc
+
+
+def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService]) -> HelmChart:
+    platform = HelmChart(app, PLATFORM_CHART, namespace=env.namespace, chart_version=env.chart_version,
+                         app_version=env.chart_version,
+                         description="TripGen namespace, quota, RBAC, network, ingress and alerts")
     labels = standard_labels(name=PLATFORM_CHART, instance=PLATFORM_CHART, version=env.chart_version,
                              component="platform", chart=f"{PLATFORM_CHART}-{env.chart_version}")
     cap = capacity_report(env)
     TripGenPlatform(platform, "platform", PlatformProps(
-        namespace=env.namespace, labels=labels, pod_security=env.pod_security,
-        quota_requests_cpu=format_millicores(cap.allocatable_cpu_millicores),
-        quota_requests_memory=format_bytes(cap.allocatable_memory_bytes),
+        namespace=env.namespace, labels=labels, pod_security=env.pod_security, pod_security_warn=env.pod_security_warn,
+        quota_requests_cpu=format_millicores(cap.allocatable_cpu_millicores) if env.resource_quota else None,
+        quota_requests_memory=format_bytes(cap.allocatable_memory_bytes) if env.resource_quota else None,
         reader_service_accounts=tuple(services[c.name].service_account_name
                                       for c in env.services if c.kubernetes_api_access)))
-    if env.ingress is not None:
-        ing = env.ingress
+    ing = env.ingress
+    if env.network_policy == "default-deny":
+        assert isinstance(ing, AppGatewayIngress)
         NamespaceNetworkPolicies(platform, "network", NamespacePoliciesProps(
             namespace=env.namespace, labels=labels, gateway_subnet_cidr=ing.gateway_subnet_cidr,
-            monitoring_namespace=env.monitoring.namespace))
+            monitoring_namespace=env.monitoring.namespace if env.monitoring else "monitoring"))
+    else:
+        AllowAllPolicy(platform, "network", namespace=env.namespace, labels=labels)
+    if ing is not None:
+        gateway = isinstance(ing, AppGatewayIngress)
         ApiIngress(platform, "ingress", ApiIngressProps(
             name=ing.name, namespace=env.namespace, labels=labels, host=ing.host,
-            tls_certificate=ing.tls_certificate, waf_policy_id=ing.waf_policy_id,
+            tls_certificate=ing.tls_certificate if gateway else "",
+            waf_policy_id=ing.waf_policy_id if gateway else "",
             request_timeout_seconds=ing.request_timeout_seconds, class_name=ing.class_name),
             routes=[(p, services[c.name]) for c in env.services for p in c.api_prefixes])
-    AlertRules(platform, "alerts", namespace=env.namespace, labels=labels, alerts=tripgen_alerts(env.namespace))
-    return app, charts, warnings
+    if env.monitoring is not None:
+        AlertRules(platform, "alerts", namespace=env.namespace, labels=labels, alerts=tripgen_alerts(env.namespace))
+    return platform
+
+
+GITOPS_DIR = "argocd"
+CHARTS_DIR = "charts"
+
+
+def _gitops(app: cdk8s.App, env: Environment, charts: list[HelmChart],
+            services: dict[str, MicroService]) -> ManifestChart:
+    """AppProject, the root Application (app of apps) and one child Application per chart."""
+    g = env.gitops
+    out = ManifestChart(app, GITOPS_DIR, description=f"ArgoCD project and applications of tripgen-{env.name}")
+    labels = standard_labels(name="tripgen", instance=f"tripgen-{env.name}", version=env.chart_version,
+                             component="gitops", chart=f"{GITOPS_DIR}-{env.chart_version}")
+    labels["app.kubernetes.io/managed-by"] = "tripgen-cdk8s"
+    del labels["helm.sh/chart"]
+    kinds = _kinds(charts)
+    project = ArgoProject(out, "project", ArgoProjectProps(
+        name=g.project, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        destination_namespace=env.namespace, labels=labels,
+        namespaced_kinds=tuple(k for k, namespaced in kinds if namespaced),
+        cluster_kinds=tuple(k for k, namespaced in kinds if not namespaced),
+        sync_window=g.sync_window, description=f"TripGen {env.name}: the charts under {CHARTS_DIR}/{env.name}/"))
+    bootstrap = ArgoProject(out, "bootstrap-project", ArgoProjectProps(
+        name=f"{g.project}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        destination_namespace=g.argocd_namespace, labels=labels,
+        namespaced_kinds=(ResourceKind("argoproj.io", "Application"),),
+        description=f"TripGen {env.name}: the app-of-apps that creates the chart Applications"))
+    root = ArgoApplication(out, "root", ArgoApplicationProps(
+        name=f"tripgen-{env.name}", project=bootstrap, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{GITOPS_DIR}/applications",
+        destination_namespace=g.argocd_namespace, labels=labels, sync_options=("ServerSideApply=true",)))
+    for obj in (project.api_object, bootstrap.api_object, root.api_object):
+        out.place(obj, "bootstrap.yaml")
+    waves = {c.name: c.sync_wave for c in env.services}
+    for chart in charts:
+        svc = services.get(chart.chart_name)
+        ignore: tuple[tuple[str, str, str], ...] = ()
+        if svc is not None and svc.autoscaled:
+            group = svc.workload.api_version.split("/")[0] if "/" in svc.workload.api_version else ""
+            ignore = ((group, svc.workload.kind, svc.name),)
+        child = ArgoApplication(out, f"app-{chart.chart_name}", ArgoApplicationProps(
+            name=f"tripgen-{env.name}-{chart.chart_name}", project=project, argocd_namespace=g.argocd_namespace,
+            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{chart.chart_name}",
+            destination_namespace=env.namespace, labels=labels, helm_release=chart.chart_name,
+            sync_wave=waves.get(chart.chart_name, g.platform_sync_wave), ignore_replicas_of=ignore))
+        out.place(child.api_object, f"applications/{chart.chart_name}.yaml")
+    return out
+
+
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+
+
+def _kinds(charts: list[HelmChart]) -> list[tuple[ResourceKind, bool]]:
+    """(group, kind) of every object the charts emit, and whether it is namespaced."""
+    found = set()
+    for chart in charts:
+        for obj in (c for c in chart.node.find_all() if isinstance(c, cdk8s.ApiObject)):
+            group = obj.api_version.split("/")[0] if "/" in obj.api_version else ""
+            found.add((ResourceKind(group, obj.kind), obj.kind not in CLUSTER_SCOPED))
+    return sorted(found, key=lambda x: (x[0].group, x[0].kind))
 
 
 def synthesize(env: Environment) -> Synthesis:
@@ -174,6 +265,12 @@ def synthesize(env: Environment) -> Synthesis:
     out = []
     for chart in charts:
         objects = [dict(o) for o in chart.to_json()]
+        if isinstance(chart, ManifestChart):
+            out.append(SynthesizedChart(env=env.name, name=chart.chart_name, version=env.chart_version,
+                                        app_version=env.chart_version, description=chart.description,
+                                        namespace=env.gitops.argocd_namespace, objects=objects, values=ChartValues(),
+                                        notes=[], files=dict(chart.files)))
+            continue
         out.append(SynthesizedChart(env=env.name, name=chart.chart_name, version=chart.chart_version,
                                     app_version=chart.app_version, description=chart.description,
                                     namespace=chart.target_namespace, objects=objects, values=chart.values,

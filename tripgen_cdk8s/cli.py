@@ -32,18 +32,11 @@ def _environments(root: Path, env: str) -> list[str]:
 def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # type: ignore[no-untyped-def]
     """Load, override, validate and synthesise every selected environment, or exit 2."""
     from . import overlays
-    from .overrides import apply_overrides, parse_assignment
 
     try:
         envs = [overlays.load(root, name) for name in env_names]
         if sets:
-            wanted = {parse_assignment(s)[0] for s in sets}
-            known = {svc.name for e in envs for svc in e.services}
-            unknown = wanted - known
-            if unknown:
-                envs = [apply_overrides(envs[0], list(sets))]  # raises with the suggestion
-            envs = [apply_overrides(e, [s for s in sets if parse_assignment(s)[0] in {x.name for x in e.services}])
-                    for e in envs]
+            envs = _apply_sets(envs, sets)
         from .app import synthesize
         from .outputs import environment_files
 
@@ -57,6 +50,24 @@ def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # typ
     except (ConfigError, UsageError) as err:
         _fail(str(err))
     raise AssertionError("unreachable")
+
+
+def _apply_sets(envs, sets):  # type: ignore[no-untyped-def]
+    """Apply each ``--set`` to every selected environment whose chart has that key; a key that no
+    environment has is an error (reported by the first environment that has the service)."""
+    from .overrides import apply_overrides, parse_assignment, values_keys
+
+    per_env: list[list[str]] = [[] for _ in envs]
+    for text in sets:
+        service, key, _raw = parse_assignment(text)
+        targets = [i for i, e in enumerate(envs)
+                   if any(s.name == service for s in e.services) and key in values_keys(e.service(service), e)]
+        if not targets:
+            owner = next((e for e in envs if any(s.name == service for s in e.services)), envs[0])
+            apply_overrides(owner, [text])  # raises ConfigError naming the key and the nearest valid one
+        for i in targets:
+            per_env[i].append(text)
+    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,6 +107,35 @@ def synth(env: str, out: Path, check: bool, sets: tuple[str, ...]) -> None:
         for chart in synthesis.charts:
             count = sum(1 for rel in files if rel.startswith(chart.name + "/"))
             click.echo(f"wrote {out}/{name}/{chart.name} ({len(chart.objects)} objects, {count} files)")
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("charts"),
+              show_default=True, help="The committed charts to compare with.")
+@click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE", help="As for synth.")
+def diff(env: str, charts_dir: Path, sets: tuple[str, ...]) -> None:
+    """Show a unified diff from the committed charts to what the config generates (exit 1 if any)."""
+    import difflib
+
+    from .helm import stale_files
+
+    root = Path.cwd()
+    changed = 0
+    for name, _synthesis, files in _synthesize(root, _environments(root, env), sets):
+        for path in stale_files(charts_dir, name, files):
+            rel = path.split("/", 1)[1]
+            old_file = charts_dir / path
+            old = old_file.read_text(encoding="utf-8").splitlines(keepends=True) if old_file.is_file() else []
+            new = files[rel].splitlines(keepends=True) if rel in files else []
+            a = f"a/{charts_dir}/{path}" if old_file.is_file() else "/dev/null"
+            b = f"b/{charts_dir}/{path}" if rel in files else "/dev/null"
+            click.echo("".join(difflib.unified_diff(old, new, a, b)), nl=False)
+            changed += 1
+    if changed:
+        click.echo(f"{changed} file(s) differ; `python main.py synth` writes them", err=True)
+        sys.exit(1)
+    click.echo(f"{charts_dir}/ is in sync with the config")
 
 
 @cli.command()

@@ -109,8 +109,10 @@ class PrivateEndpointStore:
     port: int
     tls: bool
     subnet_cidr: str
-    key_vault_object: str
+    key_vault_object: str = ""
     extra_ports: tuple[int, ...] = ()
+    existing_secret: str = ""
+    existing_secret_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,20 @@ class KeyVaultSecret:
 
 
 @dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of a Kubernetes Secret created outside the charts (dev), exposed as env var ``alias``.
+    Only the Secret's name and key are in the chart, never a value."""
+
+    secret: str
+    key: str
+    alias: str
+
+
+Strategy = Literal["rolling", "blueGreen", "canary"]
+STRATEGIES = ("rolling", "blueGreen", "canary")
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets."""
 
@@ -149,10 +165,12 @@ class ServiceConfig:
     calls: tuple[str, ...] = ()
     external_egress: tuple[str, ...] = ()
     stores: tuple[StoreAttachment, ...] = ()
-    secrets: tuple[KeyVaultSecret, ...] = ()
+    secrets: tuple[KeyVaultSecret | SecretKeyRef, ...] = ()
     writable_paths: tuple[str, ...] = ("/tmp", "/app/logs")
     kubernetes_api_access: bool = False
     identity_client_id: str = ""
+    strategy: str = "rolling"
+    sync_wave: int = 1
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,60 @@ class AppGatewayIngress:
     request_timeout_seconds: int
     gateway_subnet_cidr: str
     class_name: str = "azure-application-gateway"
+
+
+@dataclass(frozen=True)
+class NginxIngress:
+    """The ingress-nginx Ingress of dev (TRIPGEN.md section 6, dev)."""
+
+    name: str
+    host: str
+    request_timeout_seconds: int = 60
+    class_name: str = "nginx"
+
+
+@dataclass(frozen=True)
+class RollingSettings:
+    """RollingUpdate parameters of plain Deployments."""
+
+    max_surge: int = 1
+    max_unavailable: int = 0
+    revision_history_limit: int = 10
+    progress_deadline_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Argo Rollouts settings (TRIPGEN.md section 10)."""
+
+    auto_promotion_enabled: bool = False
+    scale_down_delay_seconds: int = 1800
+    max_preview_error_rate: str = "0.005"
+    prometheus_address: str = "http://prometheus-operated.monitoring.svc.cluster.local:9090"
+    canary_steps: tuple[tuple[int, int], ...] = ((5, 600), (25, 900), (50, 1200))
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """An ArgoCD sync window of the project."""
+
+    kind: str
+    schedule: str
+    duration: str
+    time_zone: str
+    applications: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class GitOps:
+    """Where ArgoCD runs and which repository and revision it syncs (TRIPGEN.md section 11)."""
+
+    repo_url: str = "https://github.com/tripgen/k8s-manifests"
+    target_revision: str = "main"
+    argocd_namespace: str = "argocd"
+    project: str = "tripgen"
+    sync_window: SyncWindow | None = None
+    platform_sync_wave: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,15 +302,22 @@ class Environment:
     pod_security: str
     services: tuple[ServiceConfig, ...]
     stores: tuple[PrivateEndpointStore, ...] = ()
-    ingress: AppGatewayIngress | None = None
+    ingress: AppGatewayIngress | NginxIngress | None = None
     key_vault: KeyVault | None = None
     node_pool: NodePool = field(default_factory=NodePool)
     cache: CachePolicy = field(default_factory=CachePolicy)
     messaging: Messaging = field(default_factory=Messaging)
-    monitoring: Monitoring = field(default_factory=Monitoring)
+    monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
     min_replicas_floor: int = 2
     zone_spread: bool = True
+    pod_security_warn: str = "restricted"
+    network_policy: str = "default-deny"
+    resource_quota: bool = True
+    image_pull_secrets: tuple[str, ...] = ()
+    rolling: RollingSettings = field(default_factory=RollingSettings)
+    delivery: Delivery = field(default_factory=Delivery)
+    gitops: GitOps = field(default_factory=GitOps)
 
     def service(self, name: str) -> ServiceConfig:
         """The service called ``name``; ConfigError if there is none."""
@@ -395,14 +474,28 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         _int(f"{path}.stores[{i}].redis_database", att.redis_database, 0, 0)
     aliases = [a.secret_alias for a in svc.stores] + [s.alias for s in svc.secrets]
     for i, sec in enumerate(svc.secrets):
-        _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
-             "a Key Vault object name (letters, digits, hyphens)")
+        if isinstance(sec, KeyVaultSecret):
+            _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
+                 "a Key Vault object name (letters, digits, hyphens)")
+        elif isinstance(sec, SecretKeyRef):
+            _str(f"{path}.secrets[{i}].secret", sec.secret, DNS_LABEL, "a Secret name")
+            _str(f"{path}.secrets[{i}].key", sec.key, re.compile(r"^[-._a-zA-Z0-9]{1,253}$"), "a Secret key")
+        else:
+            _fail(f"{path}.secrets[{i}]", sec, "allowed: KeyVaultSecret or SecretKeyRef")
         _str(f"{path}.secrets[{i}].alias", sec.alias, ENV_VAR, "an environment-variable name")
     if len(set(aliases)) != len(aliases):
         _fail(f"{path}.secrets", aliases, "allowed: each alias (file name under /mnt/secrets) once")
     for i, wp in enumerate(svc.writable_paths):
         if not isinstance(wp, str) or not re.match(r"^/[a-z0-9/_-]+$", wp):
             _fail(f"{path}.writable_paths[{i}]", wp, "allowed: an absolute directory path")
+    if svc.strategy not in STRATEGIES:
+        _fail(f"{path}.strategy", svc.strategy, f"allowed: {', '.join(STRATEGIES)}")
+    _int(f"{path}.sync_wave", svc.sync_wave, -100, 100)
+    for i, sec in enumerate(svc.secrets):
+        if isinstance(sec, KeyVaultSecret) and env.key_vault is None:
+            _fail(f"{path}.secrets[{i}]", sec.object_name, "allowed: SecretKeyRef (this environment has no key_vault)")
+        if isinstance(sec, SecretKeyRef) and env.key_vault is not None:
+            _fail(f"{path}.secrets[{i}]", sec.secret, "allowed: KeyVaultSecret (prod reads secrets from Key Vault only)")
     if svc.identity_client_id and not GUID.match(svc.identity_client_id):
         _fail(f"{path}.identity_client_id", svc.identity_client_id, "allowed: empty or a lower-case GUID")
 
@@ -429,7 +522,13 @@ def validate(env: Environment) -> Environment:
         _int(f"{p}.port", st.port, 1, 65535)
         for j, extra in enumerate(st.extra_ports):
             _int(f"{p}.extra_ports[{j}]", extra, 1, 65535)
-        _cidr(f"{p}.subnet_cidr", st.subnet_cidr)
+        if st.subnet_cidr or env.network_policy == "default-deny":
+            _cidr(f"{p}.subnet_cidr", st.subnet_cidr)
+        if env.key_vault is None and not (st.existing_secret and st.existing_secret_key):
+            _fail(f"{p}.existing_secret", st.existing_secret, "allowed: the Secret (and key) holding the credential, "
+                  "required without key_vault")
+        if env.key_vault is not None and not st.key_vault_object:
+            _fail(f"{p}.key_vault_object", st.key_vault_object, "allowed: the Key Vault object holding the credential")
     np_ = env.node_pool
     _check_types("node_pool", np_)
     _str("node_pool.name", np_.name, DNS_LABEL, "a node pool name")
@@ -444,13 +543,52 @@ def validate(env: Environment) -> Environment:
         _check_types("ingress", ing)
         _str("ingress.host", ing.host, HOSTNAME, "a host name such as api.tripgen.com")
         _int("ingress.request_timeout_seconds", ing.request_timeout_seconds, 1, 3600)
-        _cidr("ingress.gateway_subnet_cidr", ing.gateway_subnet_cidr)
+        if isinstance(ing, AppGatewayIngress):
+            _cidr("ingress.gateway_subnet_cidr", ing.gateway_subnet_cidr)
+    if env.pod_security_warn not in ("restricted", "baseline"):
+        _fail("pod_security_warn", env.pod_security_warn, "allowed: restricted, baseline")
+    if env.network_policy not in ("default-deny", "allow-all"):
+        _fail("network_policy", env.network_policy, "allowed: default-deny, allow-all")
+    if env.name == "prod" and env.network_policy != "default-deny":
+        _fail("network_policy", env.network_policy, "allowed in prod: default-deny")
+    if env.network_policy == "default-deny" and not isinstance(env.ingress, AppGatewayIngress):
+        _fail("ingress", type(env.ingress).__name__, "allowed with default-deny: AppGatewayIngress (its subnet is let in)")
+    for i, name in enumerate(env.image_pull_secrets):
+        _str(f"image_pull_secrets[{i}]", name, DNS_LABEL, "a Secret name")
+    r = env.rolling
+    _int("rolling.max_surge", r.max_surge, 0, 100)
+    _int("rolling.max_unavailable", r.max_unavailable, 0, 100)
+    if r.max_surge == 0 and r.max_unavailable == 0:
+        _fail("rolling.max_unavailable", 0, "allowed: at least 1 when max_surge is 0")
+    _int("rolling.revision_history_limit", r.revision_history_limit, 0, 100)
+    _int("rolling.progress_deadline_seconds", r.progress_deadline_seconds, 60, 7200)
+    d = env.delivery
+    _int("delivery.scale_down_delay_seconds", d.scale_down_delay_seconds, 0, 86400)
+    _str("delivery.max_preview_error_rate", d.max_preview_error_rate, re.compile(r"^0(\.[0-9]+)?$|^1$"),
+         "a ratio between 0 and 1 such as 0.005")
+    _str("delivery.prometheus_address", d.prometheus_address, re.compile(r"^https?://[^\s]+$"), "an http(s) URL")
+    last = 0
+    for i, (weight, pause) in enumerate(d.canary_steps):
+        _int(f"delivery.canary_steps[{i}].weight", weight, last + 1, 99)
+        _int(f"delivery.canary_steps[{i}].pause_seconds", pause, 0, 86400)
+        last = weight
+    g = env.gitops
+    _str("gitops.repo_url", g.repo_url, re.compile(r"^(https://|ssh://|git@)[^\s]+$"), "a git repository URL")
+    _str("gitops.target_revision", g.target_revision, re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch, tag or commit")
+    _str("gitops.argocd_namespace", g.argocd_namespace, DNS_LABEL, "a namespace")
+    _str("gitops.project", g.project, DNS_LABEL, "an AppProject name")
+    if g.sync_window is not None:
+        w = g.sync_window
+        if w.kind not in ("allow", "deny"):
+            _fail("gitops.sync_window.kind", w.kind, "allowed: allow, deny")
+        _str("gitops.sync_window.schedule", w.schedule, re.compile(r"^\S+( \S+){4}$"), "a five-field cron schedule")
+        _str("gitops.sync_window.duration", w.duration, re.compile(r"^[0-9]+[hm]$"), "a duration such as 2h")
     if env.key_vault is not None:
         _str("key_vault.name", env.key_vault.name, re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"),
              "3-24 letters, digits and hyphens (Key Vault names have no underscores)")
         if env.key_vault.tenant_id and not GUID.match(env.key_vault.tenant_id):
             _fail("key_vault.tenant_id", env.key_vault.tenant_id, "allowed: empty or a lower-case GUID")
-    mon = env.monitoring
+    mon = env.monitoring if env.monitoring is not None else Monitoring()
     if mon.service_monitor_api_version not in ("monitoring.coreos.com/v1", "azmonitoring.coreos.com/v1"):
         _fail("monitoring.service_monitor_api_version", mon.service_monitor_api_version,
               "allowed: monitoring.coreos.com/v1, azmonitoring.coreos.com/v1")

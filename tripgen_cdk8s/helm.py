@@ -272,11 +272,21 @@ def render_readme(chart: Any) -> str:
     )
 
 
+def manifest_files(chart: Any) -> dict[str, str]:
+    """A plain manifest set: its objects grouped into the files it assigned, as multi-document YAML."""
+    grouped: dict[str, list[str]] = {}
+    for obj in chart.objects:
+        path = chart.files[(obj["kind"], obj["metadata"]["name"])]
+        grouped.setdefault(path, []).append(dump_yaml(obj))
+    return {path: "---\n".join(docs) for path, docs in grouped.items()}
+
+
 def environment_files(charts: Iterable[Any]) -> dict[str, str]:
     """Every file of one environment directory, by path relative to it."""
     files: dict[str, str] = {}
     for chart in charts:
-        for rel, text in chart_files(chart).items():
+        produced = chart_files(chart) if chart.is_helm else manifest_files(chart)
+        for rel, text in produced.items():
             files[f"{chart.name}/{rel}"] = text
     return files
 

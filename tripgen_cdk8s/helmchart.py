@@ -120,3 +120,18 @@ class HelmChart(cdk8s.Chart):
         ref = values_ref(key)
         template = f"{{{{ {ref} }}}}" if param.schema["type"] == "integer" else f"{{{{ {ref} | quote }}}}"
         self.bind(obj, path, template, expected)
+
+
+class ManifestChart(cdk8s.Chart):
+    """Plain manifests (no Helm), each object assigned to a file: ArgoCD's bootstrap and
+    Applications live in git as plain YAML so one ``kubectl apply -f`` bootstraps an environment."""
+
+    def __init__(self, scope: constructs.Construct, name: str, *, description: str) -> None:
+        super().__init__(scope, name, disable_resource_name_hashes=True)
+        self.chart_name = name
+        self.description = description
+        self.files: dict[tuple[str, str], str] = {}
+
+    def place(self, obj: cdk8s.ApiObject, path: str) -> None:
+        """Write ``obj`` to ``path`` (relative to this set's directory); several objects may share a file."""
+        self.files[(obj.kind, obj.name)] = path

@@ -12,7 +12,7 @@ def environment_files(synthesis: Synthesis) -> dict[str, str]:
     (services table, capacity report and Mermaid topology, built from the synthesised objects;
     the capacity figures come from the same computation as the synth-time check)."""
     files = helm.environment_files(synthesis.charts)
-    objects = [o for c in synthesis.charts for o in c.objects]
+    objects = [o for c in synthesis.charts if c.is_helm for o in c.objects]
     files["README.md"] = topology.environment_readme(synthesis.env.name, objects, capacity_report(synthesis.env),
                                                      synthesis.env.namespace)
     return files

@@ -121,8 +121,7 @@ def check_custom_resources(objs: list[Obj], crd_dir: Path) -> list[str]:
         if schema is None:
             errors.append(f"{_name(o)}: no CRD for {o['apiVersion']} {o['kind']} in {crd_dir}")
             continue
-        body = {k: v for k, v in o.items() if k != "metadata"}
-        for err in jsonschema.Draft7Validator(strict_schema(schema)).iter_errors(body):
+        for err in jsonschema.Draft7Validator(strict_schema(schema)).iter_errors(o):
             errors.append(f"{_name(o)}: {'/'.join(map(str, err.path))}: {err.message}")
     return errors
 
@@ -332,7 +331,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
     objs = [o for c in charts for o in c.objects]
     checks: list[Check] = []
     helm = find_helm(root)
-    for c in charts:
+    for c in (c for c in charts if c.is_helm):
         if helm is None:
             checks.append((f"{env_name}/{c.name}: helm", lambda: ["helm not found: run scripts/install-helm.sh"]))
         else:
@@ -355,8 +354,11 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
         def run_checkov() -> list[str]:
             with tempfile.TemporaryDirectory() as tmp:
                 for c in charts:
-                    subprocess.run([helm, "template", c.name, str(charts_dir / env_name / c.name), "--output-dir", tmp],
-                                   capture_output=True, check=True)
+                    if c.is_helm:
+                        subprocess.run([helm, "template", c.name, str(charts_dir / env_name / c.name), "--output-dir",
+                                        tmp], capture_output=True, check=True)
+                    else:
+                        shutil.copytree(charts_dir / env_name / c.name, Path(tmp) / c.name)
                 return checkov(root, helm, charts_dir / env_name, Path(tmp))
         checks.append((f"{env_name}: checkov (kubernetes and helm frameworks)", run_checkov))
     else:

@@ -3,7 +3,9 @@
 from tripgen_cdk8s.config import (
     AppGatewayIngress,
     CachePolicy,
+    Delivery,
     Environment,
+    GitOps,
     HorizontalScaling,
     Image,
     KeyVault,
@@ -17,6 +19,7 @@ from tripgen_cdk8s.config import (
     Resources,
     ServiceConfig,
     StoreAttachment,
+    SyncWindow,
 )
 
 NAMESPACE = "tripgen-prod"
@@ -92,6 +95,18 @@ config = Environment(
         gateway_subnet_cidr="10.0.4.0/24",
     ),
     monitoring=Monitoring(service_monitor_api_version="monitoring.coreos.com/v1", scrape_interval_seconds=30),
+    # Blue-green through Argo Rollouts (DP 2.1.2, 3.2): promotion needs approval, the old stack
+    # stays 30 minutes, and the preview must keep its 5xx rate below 0.5 % before promotion.
+    delivery=Delivery(auto_promotion_enabled=False, scale_down_delay_seconds=1800, max_preview_error_rate="0.005"),
+    gitops=GitOps(
+        repo_url="https://github.com/tripgen/k8s-manifests",
+        target_revision="main",
+        argocd_namespace="argocd",
+        project="tripgen",
+        # DP 2.2.1: automated syncs only Monday-Friday 02:00-04:00 Seoul time.
+        sync_window=SyncWindow(kind="allow", schedule="0 2-4 * * 1-5", duration="2h", time_zone="Asia/Seoul"),
+        platform_sync_wave=0,
+    ),
     cache=CachePolicy(l1_ttl_seconds=300, l1_max_entries=2000, l2_ttl_seconds=1800),
     stores=(
         PrivateEndpointStore(
@@ -145,6 +160,8 @@ config = Environment(
             # The seed binds user-service-sa to the application-reader ClusterRole (PP 7.2.2).
             kubernetes_api_access=True,
             identity_client_id=CLIENT_IDS["user-service"],
+            strategy="blueGreen",
+            sync_wave=1,
         ),
         ServiceConfig(
             name="trip-service",
@@ -166,6 +183,8 @@ config = Environment(
             + (StoreAttachment(store="servicebus", secret_alias="SERVICE_BUS_CONNECTION_STRING"),),
             secrets=(JWT,),
             identity_client_id=CLIENT_IDS["trip-service"],
+            strategy="blueGreen",
+            sync_wave=2,
         ),
         ServiceConfig(
             name="ai-service",
@@ -192,6 +211,8 @@ config = Environment(
             + (StoreAttachment(store="servicebus", secret_alias="AZURE_SERVICEBUS_CONNECTION_STRING"),),
             secrets=(JWT, KeyVaultSecret(object_name="openai-api-key", alias="OPENAI_API_KEY")),
             identity_client_id=CLIENT_IDS["ai-service"],
+            strategy="blueGreen",
+            sync_wave=3,
         ),
         ServiceConfig(
             name="location-service",
@@ -213,6 +234,8 @@ config = Environment(
             + (StoreAttachment(store="servicebus", secret_alias="AZURE_SERVICEBUS_CONNECTION_STRING"),),
             secrets=(JWT, KeyVaultSecret(object_name="google-maps-api-key", alias="GOOGLE_API_KEY")),
             identity_client_id=CLIENT_IDS["location-service"],
+            strategy="blueGreen",
+            sync_wave=1,
         ),
     ),
 )

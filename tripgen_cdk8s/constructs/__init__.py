@@ -1,16 +1,18 @@
 """The TripGen constructs, one per module."""
 
 from .autoscaled_service import AutoscaledService, AutoscaledServiceProps
+from .gitops import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, ResourceKind
 from .ingress import ApiIngress, ApiIngressProps
 from .microservice import MicroService, MicroServiceProps
 from .monitoring import AlertRules, ServiceScrape, tripgen_alerts
-from .network import NamespaceNetworkPolicies, NamespacePoliciesProps, ServiceNetworkPolicy
+from .network import AllowAllPolicy, NamespaceNetworkPolicies, NamespacePoliciesProps, ServiceNetworkPolicy
 from .platform import PlatformProps, TripGenPlatform
 from .private_endpoint_secret import KeyVaultAccess, PrivateEndpointSecret, PrivateEndpointSecretProps
 from .zone_spread_policy import ZoneSpreadPolicy, ZoneSpreadPolicyProps
 
 __all__ = [
-    "AlertRules", "ApiIngress", "ApiIngressProps", "AutoscaledService", "AutoscaledServiceProps",
+    "AllowAllPolicy", "AlertRules", "ArgoApplication", "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps",
+    "ResourceKind", "ApiIngress", "ApiIngressProps", "AutoscaledService", "AutoscaledServiceProps",
     "KeyVaultAccess", "MicroService", "MicroServiceProps", "NamespaceNetworkPolicies", "NamespacePoliciesProps",
     "PlatformProps", "PrivateEndpointSecret", "PrivateEndpointSecretProps", "ServiceNetworkPolicy",
     "ServiceScrape", "TripGenPlatform", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "tripgen_alerts",

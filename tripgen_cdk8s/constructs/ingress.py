@@ -14,20 +14,37 @@ APPGW = "appgw.ingress.kubernetes.io/"
 
 @dataclass(frozen=True)
 class ApiIngressProps:
-    """Host, TLS certificate (Key Vault name), WAF policy resource ID and timeout of the gateway."""
+    """Host and timeout; for App Gateway also the TLS certificate (Key Vault name) and WAF policy
+    resource ID.  ``class_name`` selects the controller: ``azure-application-gateway`` or ``nginx``."""
 
     name: str
     namespace: str
     labels: dict[str, str]
     host: str
-    tls_certificate: str
-    waf_policy_id: str
     request_timeout_seconds: int
+    tls_certificate: str = ""
+    waf_policy_id: str = ""
     class_name: str = "azure-application-gateway"
 
 
+def controller_annotations(props: ApiIngressProps) -> dict[str, str]:
+    """The annotations of the ingress controller ``props.class_name`` selects."""
+    if props.class_name == "nginx":
+        # No rewrite: the applications serve /api/v1/... themselves.
+        timeout = str(props.request_timeout_seconds)
+        return {"nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout}
+    return {
+        APPGW + "appgw-ssl-certificate": props.tls_certificate,
+        APPGW + "ssl-redirect": "true",
+        APPGW + "waf-policy-for-path": props.waf_policy_id,
+        APPGW + "request-timeout": str(props.request_timeout_seconds),
+        APPGW + "backend-protocol": "http",
+    }
+
+
 class ApiIngress(constructs.Construct):
-    """One Ingress with a ``Prefix`` rule per API path; :meth:`route` adds a service's paths."""
+    """One Ingress with a ``Prefix`` rule per API path of the routed services."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: ApiIngressProps,
                  routes: list[tuple[str, MicroService]]) -> None:
@@ -49,13 +66,7 @@ class ApiIngress(constructs.Construct):
                 name=props.name,
                 namespace=props.namespace,
                 labels=dict(props.labels),
-                annotations={
-                    APPGW + "appgw-ssl-certificate": props.tls_certificate,
-                    APPGW + "ssl-redirect": "true",
-                    APPGW + "waf-policy-for-path": props.waf_policy_id,
-                    APPGW + "request-timeout": str(props.request_timeout_seconds),
-                    APPGW + "backend-protocol": "http",
-                },
+                annotations=controller_annotations(props),
             ),
             spec=k8s.IngressSpec(
                 ingress_class_name=props.class_name,

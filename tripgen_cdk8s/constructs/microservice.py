@@ -10,7 +10,7 @@ import cdk8s
 import constructs
 from cdk8s_plus_29 import k8s
 
-from ..config import Image, Resources
+from ..config import Delivery, Image, Resources, RollingSettings
 from ..helmchart import HelmChart
 from ..labels import selector_labels, standard_labels
 
@@ -26,7 +26,9 @@ class MicroServiceProps:
     ``health_path`` is the actuator health base (``/actuator/health``, or under a context path);
     ``replicas`` is the fixed replica count when nothing autoscales the service;
     ``writable_paths`` become emptyDir mounts (the root filesystem is read-only);
-    ``config`` is the non-secret environment, rendered into the ``<name>-config`` ConfigMap.
+    ``config`` is the non-secret environment, rendered into the ``<name>-config`` ConfigMap;
+    ``strategy`` is ``rolling`` (a Deployment with the ``rolling`` settings), ``blueGreen`` or
+    ``canary`` (an Argo Rollouts ``Rollout`` with the ``delivery`` settings and the same pod template).
     """
 
     name: str
@@ -42,8 +44,10 @@ class MicroServiceProps:
     pod_labels: dict[str, str] = field(default_factory=dict)
     termination_grace_period_seconds: int = 45
     pre_stop_sleep_seconds: int = 10
-    revision_history_limit: int = 10
-    progress_deadline_seconds: int = 600
+    strategy: str = "rolling"
+    rolling: RollingSettings = field(default_factory=RollingSettings)
+    delivery: Delivery = field(default_factory=Delivery)
+    image_pull_secrets: tuple[str, ...] = ()
 
 
 DIGEST_WAIVER = ("CKV_K8S_43", "the release pipeline pins image.digest at deploy time; until then the tag is an "
@@ -78,8 +82,9 @@ class MicroService(constructs.Construct):
     """A Spring Boot microservice listening on port 8080 (named ``http``).
 
     Emits a ServiceAccount ``<name>-sa``, a ConfigMap ``<name>-config`` consumed with ``envFrom``
-    (its checksum is a pod annotation, so a config change rolls the pods), a Deployment with
-    startup/liveness/readiness probes, a preStop drain, the restricted pod security of TRIPGEN.md
+    (its checksum is a pod annotation, so a config change rolls the pods), the workload (a
+    Deployment, or for the ``blueGreen`` / ``canary`` strategies an Argo Rollouts ``Rollout``, see
+    :mod:`.progressive_delivery`) with startup/liveness/readiness probes, a preStop drain, the restricted pod security of TRIPGEN.md
     section 5 with emptyDir mounts for the writable paths, and a ClusterIP Service ``<name>``.
 
     Other constructs attach to it: :meth:`add_config`, :meth:`add_pod_label`, :meth:`add_volume`,
@@ -109,6 +114,9 @@ class MicroService(constructs.Construct):
         self.callers: list[MicroService] = []
         self.egress_rules: list[tuple[str, str, tuple[int, ...]]] = []
         self.volumes: list[str] = []
+        self.preview_service_name: str | None = None
+        self.secret_files: list[tuple[str, str, str]] = []
+        self._secret_volume_index = -1
         self.autoscaled = False
         self.service_account_name = f"{props.name}-sa"
         self.config_map_name = f"{props.name}-config"
@@ -123,7 +131,7 @@ class MicroService(constructs.Construct):
         self.config_map = k8s.KubeConfigMap(
             self, "config-map", metadata=self._meta(self.config_map_name), data=dict(sorted(self.config.items()))
         )
-        self.deployment = self._deployment()
+        self.workload = self._workload()
         self.service = k8s.KubeService(
             self,
             "service",
@@ -179,7 +187,7 @@ class MicroService(constructs.Construct):
             success_threshold=1,
         )
 
-    def _deployment(self) -> k8s.KubeDeployment:
+    def _workload(self) -> cdk8s.ApiObject:
         p = self.props
         health = p.health_path.rstrip("/")
         mounts = [k8s.VolumeMount(name=_volume_name(path), mount_path=path) for path in p.writable_paths]
@@ -229,19 +237,25 @@ class MicroService(constructs.Construct):
         waivers = checkov_waivers(p.image, p.kubernetes_api_access)
         if waivers:
             meta = k8s.ObjectMeta(name=p.name, namespace=self.namespace, labels=dict(self.labels), annotations=waivers)
-        return k8s.KubeDeployment(
-            self,
+        # A Rollout carries exactly the pod template a Deployment would: build the Deployment with the
+        # typed L1 API (in a scratch chart when it only serves as the template's source).
+        scope: constructs.Construct = self
+        if p.strategy != "rolling":
+            scope = cdk8s.Chart(cdk8s.App(), "template-source")
+        deployment = k8s.KubeDeployment(
+            scope,
             "deployment",
             metadata=meta,
             spec=k8s.DeploymentSpec(
                 replicas=p.replicas,
-                revision_history_limit=p.revision_history_limit,
-                progress_deadline_seconds=p.progress_deadline_seconds,
+                revision_history_limit=p.rolling.revision_history_limit,
+                progress_deadline_seconds=p.rolling.progress_deadline_seconds,
                 selector=k8s.LabelSelector(match_labels=self.selector),
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=k8s.IntOrString.from_number(1), max_unavailable=k8s.IntOrString.from_number(0)
+                        max_surge=k8s.IntOrString.from_number(p.rolling.max_surge),
+                        max_unavailable=k8s.IntOrString.from_number(p.rolling.max_unavailable),
                     ),
                 ),
                 template=k8s.PodTemplateSpec(
@@ -262,13 +276,19 @@ class MicroService(constructs.Construct):
                         ),
                         containers=[container],
                         volumes=volumes,
+                        image_pull_secrets=[k8s.LocalObjectReference(name=n) for n in p.image_pull_secrets] or None,
                     ),
                 ),
             ),
         )
+        if p.strategy == "rolling":
+            return deployment
+        from .progressive_delivery import rollout
+
+        return rollout(self, deployment.to_json())
 
     def _bind_values(self) -> None:
-        chart, dep = self.chart, self.deployment
+        chart, dep = self.chart, self.workload
         container: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
         chart.bind(dep, container + ("image",), '{{ include "tripgen.image" . | quote }}', self._image_ref())
         chart.bind_value(dep, container + ("imagePullPolicy",), "image.pullPolicy", self.props.image.pull_policy)
@@ -294,26 +314,41 @@ class MicroService(constructs.Construct):
             raise ValueError(f"{self.name}: config {key} set twice ({self.config[key]!r}, {value!r})")
         self.config[key] = value
         self.config_map.add_json_patch(cdk8s.JsonPatch.add(f"/data/{_escape(key)}", value))
-        self.deployment.add_json_patch(
+        self.workload.add_json_patch(
             cdk8s.JsonPatch.replace("/spec/template/metadata/annotations/checksum~1config", self.config_checksum())
         )
 
     def add_pod_label(self, key: str, value: str) -> None:
         """Add a label to the pods (not to the selector)."""
         self.pod_labels[key] = value
-        self.deployment.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/metadata/labels/{_escape(key)}", value))
+        self.workload.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/metadata/labels/{_escape(key)}", value))
 
     def add_volume(self, volume: dict[str, object], mount: dict[str, object]) -> None:
         """Add a pod volume and mount it into the container."""
         self.volumes.append(str(volume["name"]))
-        self.deployment.add_json_patch(cdk8s.JsonPatch.add("/spec/template/spec/volumes/-", volume))
-        self.deployment.add_json_patch(
+        self.workload.add_json_patch(cdk8s.JsonPatch.add("/spec/template/spec/volumes/-", volume))
+        self.workload.add_json_patch(
             cdk8s.JsonPatch.add("/spec/template/spec/containers/0/volumeMounts/-", mount)
         )
 
+    def add_secret_file(self, name: str, secret: str, key: str) -> None:
+        """Mount key ``key`` of the existing Secret ``secret`` as the file ``/mnt/secrets/<name>``
+        (dev: the Secret is created outside the charts; only its name and key are written here).
+        Spring reads it through the same configtree import as the Key Vault files of prod."""
+        if not self.secret_files:
+            self.add_config("SPRING_CONFIG_IMPORT", f"optional:configtree:{SECRETS_MOUNT}/")
+            self._secret_volume_index = len(self.volumes)
+            self.add_volume({"name": "secrets", "secret": {"secretName": secret, "defaultMode": 0o440, "items": []}},
+                            {"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True})
+        elif self.secret_files[0][1] != secret:
+            raise ValueError(f"{self.name}: all secret files must come from one Secret ({self.secret_files[0][1]})")
+        self.secret_files.append((name, secret, key))
+        self.workload.add_json_patch(cdk8s.JsonPatch.add(
+            f"/spec/template/spec/volumes/{self._secret_volume_index}/secret/items/-", {"key": key, "path": name}))
+
     def patch_pod_spec(self, key: str, value: object) -> None:
         """Set one field of the pod spec (scheduling constraints and the like)."""
-        self.deployment.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/spec/{key}", value))
+        self.workload.add_json_patch(cdk8s.JsonPatch.add(f"/spec/template/spec/{key}", value))
 
     def annotate_service_account(self, key: str, value: str) -> None:
         """Add an annotation to the service's ServiceAccount."""
@@ -324,8 +359,8 @@ class MicroService(constructs.Construct):
         if self.autoscaled:
             return
         self.autoscaled = True
-        self.deployment.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
-        bindings = self.chart.values.bindings.get(("Deployment", self.name), [])
+        self.workload.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+        bindings = self.chart.values.bindings.get((self.workload.kind, self.name), [])
         bindings[:] = [b for b in bindings if b.path != ("spec", "replicas")]
         self.chart.values.params.pop("replicaCount", None)
 

@@ -111,3 +111,16 @@ class NamespaceNetworkPolicies(constructs.Construct):
                            namespace_peer(props.monitoring_namespace)],
                     ports=[_tcp(HTTP_PORT)])],
             ))
+
+
+class AllowAllPolicy(constructs.Construct):
+    """The dev policy ``dev-basic-policy`` (PD 7.2.1): every pod may send and receive anything."""
+
+    def __init__(self, scope: constructs.Construct, id: str, *, namespace: str, labels: dict[str, str],
+                 name: str = "dev-basic-policy") -> None:
+        super().__init__(scope, id)
+        self.policy = k8s.KubeNetworkPolicy(
+            self, "policy", metadata=k8s.ObjectMeta(name=name, namespace=namespace, labels=dict(labels)),
+            spec=k8s.NetworkPolicySpec(pod_selector=k8s.LabelSelector(), policy_types=["Ingress", "Egress"],
+                                       ingress=[k8s.NetworkPolicyIngressRule()],
+                                       egress=[k8s.NetworkPolicyEgressRule()]))

@@ -18,14 +18,14 @@ class PlatformProps:
     namespace: str
     labels: dict[str, str]
     pod_security: str
-    quota_requests_cpu: str
-    quota_requests_memory: str
+    quota_requests_cpu: str | None
+    quota_requests_memory: str | None
     reader_service_accounts: tuple[str, ...] = ()
     pod_security_warn: str = "restricted"
 
 
 class TripGenPlatform(constructs.Construct):
-    """Namespace with Pod Security labels, ResourceQuota, LimitRange and RBAC.
+    """Namespace with Pod Security labels, ResourceQuota (when sized), LimitRange and RBAC.
 
     ClusterRoles ``application-reader`` (read pods, services, configmaps) and
     ``application-writer`` (manage the workloads), ServiceAccount ``deployment-sa``; bindings are
@@ -48,12 +48,13 @@ class TripGenPlatform(constructs.Construct):
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
         self.namespace = k8s.KubeNamespace(self, "namespace", metadata=k8s.ObjectMeta(name=ns, labels=ns_labels))
-        self.quota = k8s.KubeResourceQuota(
-            self, "quota", metadata=meta(f"{ns}-quota"),
-            spec=k8s.ResourceQuotaSpec(hard={
-                "requests.cpu": k8s.Quantity.from_string(props.quota_requests_cpu),
-                "requests.memory": k8s.Quantity.from_string(props.quota_requests_memory),
-            }))
+        if props.quota_requests_cpu and props.quota_requests_memory:
+            self.quota = k8s.KubeResourceQuota(
+                self, "quota", metadata=meta(f"{ns}-quota"),
+                spec=k8s.ResourceQuotaSpec(hard={
+                    "requests.cpu": k8s.Quantity.from_string(props.quota_requests_cpu),
+                    "requests.memory": k8s.Quantity.from_string(props.quota_requests_memory),
+                }))
         self.limit_range = k8s.KubeLimitRange(
             self, "limit-range", metadata=meta(f"{ns}-limits"),
             spec=k8s.LimitRangeSpec(limits=[k8s.LimitRangeItem(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cdk8s
 import constructs
 
-from ..config import KeyVaultSecret, PrivateEndpointStore, StoreAttachment
+from ..config import KeyVaultSecret, PrivateEndpointStore, SecretKeyRef, StoreAttachment
 from ..helmchart import HelmChart
 from .microservice import SECRETS_MOUNT, MicroService
 
@@ -109,10 +109,10 @@ class PrivateEndpointSecretProps:
     plain Key Vault ``secret`` to ``service``."""
 
     service: MicroService
-    access: KeyVaultAccess
+    access: KeyVaultAccess | None
     store: PrivateEndpointStore | None = None
     attachment: StoreAttachment | None = None
-    secret: KeyVaultSecret | None = None
+    secret: KeyVaultSecret | SecretKeyRef | None = None
 
 
 class PrivateEndpointSecret(constructs.Construct):
@@ -121,20 +121,31 @@ class PrivateEndpointSecret(constructs.Construct):
     For a store: the non-secret settings (``DB_HOST``, ``REDIS_PORT``...) go into the ConfigMap,
     the credential into the SecretProviderClass with ``objectAlias`` = the property the app reads,
     and the service may reach the store's subnet on its port(s).  For a plain secret, only the
-    SecretProviderClass entry.  Secrets never become environment variables or Kubernetes Secrets.
+    SecretProviderClass entry.  With Key Vault (prod) secrets never become environment variables
+    or Kubernetes Secrets.  Without Key Vault (``access`` None, dev) the credential comes from a
+    Kubernetes Secret created outside the charts, referenced by name and key only and mounted as a
+    file under ``/mnt/secrets`` like in prod.
     """
 
     def __init__(self, scope: constructs.Construct, id: str, props: PrivateEndpointSecretProps) -> None:
         super().__init__(scope, id)
         svc = props.service
-        spc = SecretProviderClass.of(svc, props.access)
         if props.secret is not None:
-            spc.add_object(props.secret.object_name, props.secret.alias)
+            if isinstance(props.secret, SecretKeyRef):
+                svc.add_secret_file(props.secret.alias, props.secret.secret, props.secret.key)
+            elif props.access is None:
+                raise ValueError("a Key Vault secret needs KeyVaultAccess")
+            else:
+                SecretProviderClass.of(svc, props.access).add_object(props.secret.object_name, props.secret.alias)
             return
         store, att = props.store, props.attachment
         if store is None or att is None:
             raise ValueError("PrivateEndpointSecret needs a secret, or a store with its attachment")
-        spc.add_object(store.key_vault_object.format(service=svc.name), att.secret_alias)
+        if props.access is not None:
+            SecretProviderClass.of(svc, props.access).add_object(
+                store.key_vault_object.format(service=svc.name), att.secret_alias)
+        else:
+            svc.add_secret_file(att.secret_alias, store.existing_secret, store.existing_secret_key)
         if store.kind == "postgresql":
             for key, value in (("DB_HOST", store.host), ("DB_PORT", str(store.port)),
                                ("DB_NAME", att.database), ("DB_USERNAME", att.username)):
