@@ -44,6 +44,7 @@ def service(c: HelmChart, name: str = "demo", **kw) -> MicroService:
 
 
 def by_kind(c: HelmChart) -> dict[str, dict]:
+    c.finalize()
     return {o["kind"]: o for o in c.to_json()}
 
 

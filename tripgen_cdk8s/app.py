@@ -107,8 +107,10 @@ def _messaging_config(env: Environment) -> dict[str, str]:
     return cfg
 
 
-def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart | ManifestChart], list[str]]:
-    """Compose the constructs for ``env``; returns the App, its charts and capacity warnings."""
+def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, MicroService], list[str]]:
+    """Compose the Helm charts of ``env``; returns the App, its charts (platform first), the
+    services by name and the capacity warnings.  The ArgoCD objects follow in :func:`synthesize`,
+    from the synthesised charts."""
     validate(env)
     warnings = check_capacity(env)
     app = cdk8s.App()
@@ -128,8 +130,7 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart | ManifestCha
                                  external_https=bool(cfg.external_egress))
     platform = _platform(app, env, services)
     charts.insert(0, platform)
-    gitops = _gitops(app, env, charts, services)
-    return app, [*charts, gitops], warnings
+    return app, charts, services, warnings
 
 
 def _service(chart: HelmChart, cfg: Any, env: Environment) -> MicroService:
@@ -203,7 +204,7 @@ GITOPS_DIR = "argocd"
 CHARTS_DIR = "charts"
 
 
-def _gitops(app: cdk8s.App, env: Environment, charts: list[HelmChart],
+def _gitops(app: cdk8s.App, env: Environment, charts: list[SynthesizedChart],
             services: dict[str, MicroService]) -> ManifestChart:
     """AppProject, the root Application (app of apps) and one child Application per chart."""
     g = env.gitops
@@ -232,47 +233,47 @@ def _gitops(app: cdk8s.App, env: Environment, charts: list[HelmChart],
         out.place(obj, "bootstrap.yaml")
     waves = {c.name: c.sync_wave for c in env.services}
     for chart in charts:
-        svc = services.get(chart.chart_name)
+        svc = services.get(chart.name)
         ignore: tuple[tuple[str, str, str], ...] = ()
         if svc is not None and svc.autoscaled:
-            group = svc.workload.api_version.split("/")[0] if "/" in svc.workload.api_version else ""
-            ignore = ((group, svc.workload.kind, svc.name),)
-        child = ArgoApplication(out, f"app-{chart.chart_name}", ArgoApplicationProps(
-            name=f"tripgen-{env.name}-{chart.chart_name}", project=project, argocd_namespace=g.argocd_namespace,
-            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{chart.chart_name}",
-            destination_namespace=env.namespace, labels=labels, helm_release=chart.chart_name,
-            sync_wave=waves.get(chart.chart_name, g.platform_sync_wave), ignore_replicas_of=ignore))
-        out.place(child.api_object, f"applications/{chart.chart_name}.yaml")
+            group = svc.workload_api_version.split("/")[0] if "/" in svc.workload_api_version else ""
+            ignore = ((group, svc.workload_kind, svc.name),)
+        child = ArgoApplication(out, f"app-{chart.name}", ArgoApplicationProps(
+            name=f"tripgen-{env.name}-{chart.name}", project=project, argocd_namespace=g.argocd_namespace,
+            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{chart.name}",
+            destination_namespace=env.namespace, labels=labels, helm_release=chart.name,
+            sync_wave=waves.get(chart.name, g.platform_sync_wave), ignore_replicas_of=ignore))
+        out.place(child.api_object, f"applications/{chart.name}.yaml")
     return out
 
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 
 
-def _kinds(charts: list[HelmChart]) -> list[tuple[ResourceKind, bool]]:
+def _kinds(charts: list[SynthesizedChart]) -> list[tuple[ResourceKind, bool]]:
     """(group, kind) of every object the charts emit, and whether it is namespaced."""
     found = set()
     for chart in charts:
-        for obj in (c for c in chart.node.find_all() if isinstance(c, cdk8s.ApiObject)):
-            group = obj.api_version.split("/")[0] if "/" in obj.api_version else ""
-            found.add((ResourceKind(group, obj.kind), obj.kind not in CLUSTER_SCOPED))
+        for obj in chart.objects:
+            api_version, kind = obj["apiVersion"], obj["kind"]
+            group = api_version.split("/")[0] if "/" in api_version else ""
+            found.add((ResourceKind(group, kind), kind not in CLUSTER_SCOPED))
     return sorted(found, key=lambda x: (x[0].group, x[0].kind))
 
 
 def synthesize(env: Environment) -> Synthesis:
-    """Build and synthesise every chart of ``env`` into plain objects."""
-    _app, charts, warnings = build_app(env)
+    """Build and synthesise every chart of ``env`` into plain objects, then its ArgoCD objects."""
+    app, charts, services, warnings = build_app(env)
     out = []
     for chart in charts:
-        objects = [dict(o) for o in chart.to_json()]
-        if isinstance(chart, ManifestChart):
-            out.append(SynthesizedChart(env=env.name, name=chart.chart_name, version=env.chart_version,
-                                        app_version=env.chart_version, description=chart.description,
-                                        namespace=env.gitops.argocd_namespace, objects=objects, values=ChartValues(),
-                                        notes=[], files=dict(chart.files)))
-            continue
+        chart.finalize()
         out.append(SynthesizedChart(env=env.name, name=chart.chart_name, version=chart.chart_version,
                                     app_version=chart.app_version, description=chart.description,
-                                    namespace=chart.target_namespace, objects=objects, values=chart.values,
-                                    notes=chart.notes))
+                                    namespace=chart.target_namespace, objects=list(chart.to_json()),
+                                    values=chart.values, notes=chart.notes))
+    gitops = _gitops(app, env, out, services)
+    out.append(SynthesizedChart(env=env.name, name=gitops.chart_name, version=env.chart_version,
+                                app_version=env.chart_version, description=gitops.description,
+                                namespace=env.gitops.argocd_namespace, objects=list(gitops.to_json()),
+                                values=ChartValues(), notes=[], files=dict(gitops.files)))
     return Synthesis(env=env, charts=out, warnings=warnings)

@@ -9,6 +9,7 @@ gives back exactly the synthesised objects, and ``--set image.tag=X`` really cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,27 @@ class HelmChart(cdk8s.Chart):
         self.description = description
         self.values = ChartValues()
         self.notes: list[str] = []
+        self._finalizers: list[Callable[[], None]] = []
+        self._keys: dict[int, tuple[str, str]] = {}
+
+    def before_synth(self, finalizer: Callable[[], None]) -> None:
+        """Run ``finalizer`` just before the chart is synthesised: constructs that collect
+        state from later attachments (ConfigMap data, SecretProviderClass objects) write it then,
+        in one patch instead of one per attachment."""
+        self._finalizers.append(finalizer)
+
+    def finalize(self) -> None:
+        """Run the finalizers; call before every ``to_json()``.  Each finalizer writes only what
+        changed since its last run, so finalizing twice adds nothing."""
+        for fn in self._finalizers:
+            fn()
+
+    def key_of(self, obj: cdk8s.ApiObject) -> tuple[str, str]:
+        """(kind, name) of ``obj``, read through jsii once per object."""
+        key = self._keys.get(id(obj))
+        if key is None:
+            key = self._keys[id(obj)] = (obj.kind, obj.name)
+        return key
 
     @staticmethod
     def of(construct: constructs.IConstruct) -> HelmChart:
@@ -112,7 +134,7 @@ class HelmChart(cdk8s.Chart):
         ``expected`` is the synthesised value; the writer checks the path holds it, so a binding
         can never silently point at the wrong field.
         """
-        self.values.bindings.setdefault((obj.kind, obj.name), []).append(Binding(path, template, expected))
+        self.values.bindings.setdefault(self.key_of(obj), []).append(Binding(path, template, expected))
 
     def bind_value(self, obj: cdk8s.ApiObject, path: Path, key: str, expected: Any) -> None:
         """Bind the field at ``path`` to ``.Values.<key>`` (strings quoted, integers bare)."""

@@ -187,9 +187,28 @@ def allow_all_policies(objects: list[Obj]) -> list[str]:
             and any(not r for r in p["spec"].get("egress") or [])]
 
 
-def _admits(policies: list[Obj], caller: Workload, callee: Workload) -> Ports:
-    """Ports on which ``callee``'s ingress policies admit ``caller`` (None: all; empty: none)."""
-    selecting = [p for p in policies if "Ingress" in _policy_types(p) and _selects(p["spec"].get("podSelector"), callee.pod_labels)]
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def _by_name(ws: list[Workload]) -> dict[str, list[Workload]]:
+    """Workloads indexed by their ``app.kubernetes.io/name`` pod label (for selector lookups)."""
+    index: dict[str, list[Workload]] = {}
+    for w in ws:
+        index.setdefault(w.pod_labels.get(NAME_LABEL, ""), []).append(w)
+    return index
+
+
+def _selected(selector: Obj | None, ws: list[Workload], index: dict[str, list[Workload]]) -> list[Workload]:
+    """The workloads ``selector`` selects; a selector on the name label is looked up, not scanned,
+    so the topology stays linear in the number of services."""
+    match = (selector or {}).get("matchLabels") or {}
+    candidates = index.get(match[NAME_LABEL], []) if NAME_LABEL in match else ws
+    return [w for w in candidates if _selects(selector, w.pod_labels)]
+
+
+def _admits(selecting: list[Obj], caller: Workload, callee: Workload) -> Ports:
+    """Ports on which ``callee``'s ingress policies (``selecting``: those selecting the callee)
+    admit ``caller`` (None: all; empty: none)."""
     if not selecting:
         return None  # ingress not isolated
     allowed: set[str] = set()
@@ -218,17 +237,23 @@ def _service_edges(objects: list[Obj]) -> list[_Edge]:
     kept only where the callee's ingress policies admit the caller on some of those ports."""
     policies = _kind(objects, "NetworkPolicy")
     ws = workloads(objects)
+    index = _by_name(ws)
+    ingress_of: dict[int, list[Obj]] = {id(w): [] for w in ws}
+    for p in policies:
+        if "Ingress" in _policy_types(p):
+            for w in _selected(p["spec"].get("podSelector"), ws, index):
+                ingress_of[id(w)].append(p)
     ports_by_edge: dict[tuple[str, str], Ports] = {}
     for p in policies:
         if "Egress" not in _policy_types(p):
             continue
-        for caller in (w for w in ws if _selects(p["spec"].get("podSelector"), w.pod_labels)):
+        for caller in _selected(p["spec"].get("podSelector"), ws, index):
             for rule in p["spec"].get("egress") or []:
                 for peer in rule.get("to") or []:
                     if "podSelector" not in peer or "namespaceSelector" in peer or _is_empty_selector(peer["podSelector"]):
                         continue
-                    for callee in (w for w in ws if w.service != caller.service and _selects(peer["podSelector"], w.pod_labels)):
-                        ports = _intersect(_rule_ports(rule, callee), _admits(policies, caller, callee))
+                    for callee in (w for w in _selected(peer["podSelector"], ws, index) if w.service != caller.service):
+                        ports = _intersect(_rule_ports(rule, callee), _admits(ingress_of[id(callee)], caller, callee))
                         if ports is not None and not ports:
                             continue  # the callee's ingress does not let it in
                         key = (caller.service, callee.service)
@@ -324,13 +349,16 @@ def _ingress_routes(ing: Obj) -> list[tuple[str, str]]:
     return out
 
 
-def _backend_services(objects: list[Obj], service_name: str) -> list[str]:
+def _backend_services(objects: list[Obj], service_name: str, ws: list[Workload] | None = None,
+                      services: dict[str, Obj] | None = None) -> list[str]:
     """The workloads behind a Service (by its selector), else the workload of the same name."""
-    svc = [s for s in _kind(objects, "Service") if s["metadata"]["name"] == service_name]
-    ws = workloads(objects)
+    if services is None:
+        services = {s["metadata"]["name"]: s for s in _kind(objects, "Service")}
+    ws = workloads(objects) if ws is None else ws
+    svc = [services[service_name]] if service_name in services else []
     if svc and svc[0].get("spec", {}).get("selector"):
         sel = {"matchLabels": svc[0]["spec"]["selector"]}
-        hits = sorted({w.service for w in ws if _selects(sel, w.pod_labels)})
+        hits = sorted({w.service for w in _selected(sel, ws, _by_name(ws)) if _selects(sel, w.pod_labels)})
         if hits:
             return hits
     return [service_name]
@@ -390,13 +418,14 @@ def _scaler_label(s: Scaler) -> str:
     return f"{s.title} {s.range}" + (f"<br/>{', '.join(s.signals)}" if s.signals else "")
 
 
-def _scaler_of(objects: list[Obj], w: Workload) -> Scaler | None:
-    hits = [s for s in scalers(objects) if (s.target_kind, s.target) == (w.kind, w.object_name)]
+def _scaler_of(objects: list[Obj], w: Workload, all_scalers: list[Scaler] | None = None) -> Scaler | None:
+    hits = [s for s in (scalers(objects) if all_scalers is None else all_scalers)
+            if (s.target_kind, s.target) == (w.kind, w.object_name)]
     return hits[0] if hits else None
 
 
-def _pdb_of(objects: list[Obj], w: Workload) -> str:
-    for p in _kind(objects, "PodDisruptionBudget"):
+def _pdb_of(objects: list[Obj], w: Workload, pdbs: list[Obj] | None = None) -> str:
+    for p in _kind(objects, "PodDisruptionBudget") if pdbs is None else pdbs:
         if _selects(p["spec"].get("selector"), w.pod_labels):
             if "minAvailable" in p["spec"]:
                 return f"minAvailable {p['spec']['minAvailable']}"
@@ -430,6 +459,7 @@ def mermaid(objects: list[Obj]) -> str:
     edges: list[str] = []
 
     ingresses = _kind(objects, "Ingress")
+    services = {o["metadata"]["name"]: o for o in _kind(objects, "Service")}
     if ingresses:
         lines.append(f"  clients(({_q('Clients')}))")
     for ing in ingresses:
@@ -443,7 +473,7 @@ def mermaid(objects: list[Obj]) -> str:
         lines.append(f"  {iid}[{_q(label)}]")
         edges.append(f"  clients -->|{_q('HTTPS' if tls else 'HTTP')}| {iid}")
         for path, backend in _ingress_routes(ing):
-            for svc in _backend_services(objects, backend):
+            for svc in _backend_services(objects, backend, ws, services):
                 edges.append(f"  {iid} -->|{_q(path)}| {mermaid_id('svc', svc)}")
 
     # Each workload in a subgraph with its scaler(s), so a scaler sits next to what it scales.
@@ -672,12 +702,13 @@ def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport
         "",
     ]
     rows = []
+    all_scalers, pdbs = scalers(objects), _kind(objects, "PodDisruptionBudget")
     for w in ws:
-        scaler = _scaler_of(objects, w)
+        scaler = _scaler_of(objects, w, all_scalers)
         replicas = scaler.range if scaler else str(w.obj.get("spec", {}).get("replicas", 1))
         rows.append([w.service, f"`{w.main_container.get('image', '-')}`", replicas,
                      scaler.title if scaler else "-", _resources(w, "requests"), _resources(w, "limits"),
-                     _pdb_of(objects, w).removeprefix("minAvailable "), _strategy(w)])
+                     _pdb_of(objects, w, pdbs).removeprefix("minAvailable "), _strategy(w)])
     out += _table(["service", "image", "replicas", "scaler", "requests cpu / memory", "limits cpu / memory",
                    "PDB minAvailable", "strategy"], rows)
     out += ["", *capacity_lines(report), "", "## Topology", "",

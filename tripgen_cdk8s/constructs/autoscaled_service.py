@@ -100,7 +100,7 @@ class AutoscaledService(constructs.Construct):
             metadata=k8s.ObjectMeta(name=svc.name, namespace=svc.namespace, labels=dict(svc.labels)),
             spec=k8s.HorizontalPodAutoscalerSpecV2(
                 scale_target_ref=k8s.CrossVersionObjectReferenceV2(
-                    api_version=svc.workload.api_version, kind=svc.workload.kind, name=svc.name),
+                    api_version=svc.workload_api_version, kind=svc.workload_kind, name=svc.name),
                 min_replicas=sc.min_replicas,
                 max_replicas=sc.max_replicas,
                 metrics=metrics,
@@ -149,7 +149,7 @@ class AutoscaledService(constructs.Construct):
             metadata=cdk8s.ApiObjectMetadata(name=svc.name, namespace=svc.namespace, labels=dict(svc.labels)),
         )
         spec = {
-            "scaleTargetRef": {"apiVersion": svc.workload.api_version, "kind": svc.workload.kind, "name": svc.name},
+            "scaleTargetRef": {"apiVersion": svc.workload_api_version, "kind": svc.workload_kind, "name": svc.name},
             "minReplicaCount": sc.min_replicas,
             "maxReplicaCount": sc.max_replicas,
             "advanced": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -65,8 +66,22 @@ def checkov_waivers(image: Image, kubernetes_api_access: bool) -> dict[str, str]
     return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(waivers, start=1)}
 
 
+@functools.cache
 def _q(value: str) -> k8s.Quantity:
+    """A Quantity, created once per distinct value (each creation is a round trip to jsii)."""
     return k8s.Quantity.from_string(value)
+
+
+@functools.cache
+def port_ref(name: str) -> k8s.IntOrString:
+    """A named port reference, created once per name."""
+    return k8s.IntOrString.from_string(name)
+
+
+@functools.cache
+def int_ref(value: int) -> k8s.IntOrString:
+    """A numeric IntOrString, created once per value."""
+    return k8s.IntOrString.from_number(value)
 
 
 def _volume_name(path: str) -> str:
@@ -116,6 +131,7 @@ class MicroService(constructs.Construct):
         self.volumes: list[str] = []
         self.preview_service_name: str | None = None
         self.secret_files: list[tuple[str, str, str]] = []
+        self.secret_provider: object | None = None  # the SecretProviderClass construct, once attached
         self._secret_volume_index = -1
         self.autoscaled = False
         self.service_account_name = f"{props.name}-sa"
@@ -132,6 +148,9 @@ class MicroService(constructs.Construct):
             self, "config-map", metadata=self._meta(self.config_map_name), data=dict(sorted(self.config.items()))
         )
         self.workload = self._workload()
+        # kept in Python: every read of an ApiObject property is a round trip to jsii
+        self.workload_kind = "Deployment" if props.strategy == "rolling" else "Rollout"
+        self.workload_api_version = "apps/v1" if props.strategy == "rolling" else "argoproj.io/v1alpha1"
         self.service = k8s.KubeService(
             self,
             "service",
@@ -141,12 +160,14 @@ class MicroService(constructs.Construct):
                 selector=self.selector,
                 ports=[
                     k8s.ServicePort(
-                        name="http", port=HTTP_PORT, target_port=k8s.IntOrString.from_string("http"), protocol="TCP"
+                        name="http", port=HTTP_PORT, target_port=port_ref("http"), protocol="TCP"
                     )
                 ],
             ),
         )
         self._bind_values()
+        self._synthesised_config = dict(self.config)
+        chart.before_synth(self._write_config)
 
     # ------------------------------------------------------------------ construction
 
@@ -180,7 +201,7 @@ class MicroService(constructs.Construct):
 
     def _probe(self, path: str, period: int, timeout: int, failures: int) -> k8s.Probe:
         return k8s.Probe(
-            http_get=k8s.HttpGetAction(path=path, port=k8s.IntOrString.from_string("http"), scheme="HTTP"),
+            http_get=k8s.HttpGetAction(path=path, port=port_ref("http"), scheme="HTTP"),
             period_seconds=period,
             timeout_seconds=timeout,
             failure_threshold=failures,
@@ -254,8 +275,8 @@ class MicroService(constructs.Construct):
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=k8s.IntOrString.from_number(p.rolling.max_surge),
-                        max_unavailable=k8s.IntOrString.from_number(p.rolling.max_unavailable),
+                        max_surge=int_ref(p.rolling.max_surge),
+                        max_unavailable=int_ref(p.rolling.max_unavailable),
                     ),
                 ),
                 template=k8s.PodTemplateSpec(
@@ -304,6 +325,15 @@ class MicroService(constructs.Construct):
 
     # ------------------------------------------------------------------ attachment API
 
+    def _write_config(self) -> None:
+        """Put the final ConfigMap data and its checksum in place (one patch each)."""
+        if self.config == self._synthesised_config:
+            return
+        self.config_map.add_json_patch(cdk8s.JsonPatch.replace("/data", dict(sorted(self.config.items()))))
+        self.workload.add_json_patch(
+            cdk8s.JsonPatch.replace("/spec/template/metadata/annotations/checksum~1config", self.config_checksum()))
+        self._synthesised_config = dict(self.config)
+
     def config_checksum(self) -> str:
         """sha256 of the ConfigMap data; the pod annotation that rolls pods on config change."""
         return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()
@@ -312,11 +342,7 @@ class MicroService(constructs.Construct):
         """Add a non-secret setting to the ConfigMap (and so to the container environment)."""
         if key in self.config and self.config[key] != value:
             raise ValueError(f"{self.name}: config {key} set twice ({self.config[key]!r}, {value!r})")
-        self.config[key] = value
-        self.config_map.add_json_patch(cdk8s.JsonPatch.add(f"/data/{_escape(key)}", value))
-        self.workload.add_json_patch(
-            cdk8s.JsonPatch.replace("/spec/template/metadata/annotations/checksum~1config", self.config_checksum())
-        )
+        self.config[key] = value  # written to the ConfigMap and checksum once, before synthesis
 
     def add_pod_label(self, key: str, value: str) -> None:
         """Add a label to the pods (not to the selector)."""
@@ -360,7 +386,7 @@ class MicroService(constructs.Construct):
             return
         self.autoscaled = True
         self.workload.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
-        bindings = self.chart.values.bindings.get((self.workload.kind, self.name), [])
+        bindings = self.chart.values.bindings.get((self.workload_kind, self.name), [])
         bindings[:] = [b for b in bindings if b.path != ("spec", "replicas")]
         self.chart.values.params.pop("replicaCount", None)
 

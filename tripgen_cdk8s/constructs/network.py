@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import constructs
 from cdk8s_plus_29 import k8s
 
 from ..labels import NAME
-from .microservice import HTTP_PORT, MicroService
+from .microservice import HTTP_PORT, MicroService, int_ref
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
 
+@functools.cache
 def _tcp(port: int) -> k8s.NetworkPolicyPort:
-    return k8s.NetworkPolicyPort(protocol="TCP", port=k8s.IntOrString.from_number(port))
+    return k8s.NetworkPolicyPort(protocol="TCP", port=int_ref(port))
 
 
 def _pods_of(service: MicroService) -> k8s.NetworkPolicyPeer:

@@ -37,6 +37,7 @@ class SecretProviderClass(constructs.Construct):
         self.access = access
         self.name = f"{service.name}-secrets"
         self.objects: list[tuple[str, str]] = []
+        self._written = self.objects_parameter()
         chart = HelmChart.of(self)
         chart.values.add("workloadIdentity.clientId", access.client_id,
                          "Client ID of the service's user-assigned managed identity (set by the platform team)",
@@ -51,6 +52,7 @@ class SecretProviderClass(constructs.Construct):
             metadata=cdk8s.ApiObjectMetadata(name=self.name, namespace=service.namespace, labels=dict(service.labels)),
         )
         self.api_object.add_json_patch(cdk8s.JsonPatch.add("/spec", self._spec()))
+        chart.before_synth(self._write_objects)
         chart.bind_value(self.api_object, ("spec", "parameters", "clientID"), "workloadIdentity.clientId", access.client_id)
         chart.bind_value(self.api_object, ("spec", "parameters", "tenantId"), "workloadIdentity.tenantId", access.tenant_id)
         service.annotate_service_account(CLIENT_ID_ANNOTATION, access.client_id)
@@ -78,6 +80,12 @@ class SecretProviderClass(constructs.Construct):
             },
         }
 
+    def _write_objects(self) -> None:
+        parameter = self.objects_parameter()
+        if parameter != self._written:
+            self.api_object.add_json_patch(cdk8s.JsonPatch.replace("/spec/parameters/objects", parameter))
+            self._written = parameter
+
     def objects_parameter(self) -> str:
         """The provider's ``objects`` parameter: a YAML string listing every object and alias."""
         if not self.objects:
@@ -91,16 +99,15 @@ class SecretProviderClass(constructs.Construct):
         """Mount Key Vault secret ``object_name`` as the file ``/mnt/secrets/<alias>``."""
         if any(a == alias for _, a in self.objects):
             raise ValueError(f"{self.service.name}: secret alias {alias} used twice")
-        self.objects.append((object_name, alias))
-        self.api_object.add_json_patch(cdk8s.JsonPatch.replace("/spec/parameters/objects", self.objects_parameter()))
+        self.objects.append((object_name, alias))  # written once, before synthesis
 
     @staticmethod
     def of(service: MicroService, access: KeyVaultAccess) -> SecretProviderClass:
         """The service's SecretProviderClass, created on first use."""
-        existing = service.node.try_find_child("key-vault")
-        if isinstance(existing, SecretProviderClass):
-            return existing
-        return SecretProviderClass(service, "key-vault", service, access)
+        if isinstance(service.secret_provider, SecretProviderClass):
+            return service.secret_provider
+        service.secret_provider = SecretProviderClass(service, "key-vault", service, access)
+        return service.secret_provider
 
 
 @dataclass(frozen=True)
