@@ -110,20 +110,19 @@ def test_broken_overlay_exits_2_without_traceback(project_copy):
 
 CRASH_MID_WRITE = """
 import sys
-from pathlib import Path
 sys.path.insert(0, {root!r})
 import tripgen_cdk8s.helm as helm
 from tripgen_cdk8s.cli import main
 
-real = Path.write_text
 count = 0
-def failing_write_text(self, *args, **kwargs):
+def failing_open(path, mode="r", *args, **kwargs):
     global count
-    count += 1
-    if count == 20:
-        raise OSError(28, "No space left on device (injected mid-write)")
-    return real(self, *args, **kwargs)
-Path.write_text = failing_write_text
+    if "w" in mode:
+        count += 1
+        if count == 20:
+            raise OSError(28, "No space left on device (injected mid-write)")
+    return open(path, mode, *args, **kwargs)
+helm.open = failing_open  # the writer's file opens; the 20th fails
 sys.argv = ["tripgen", "synth", "--set", "trip-service.autoscaling.maxReplicas=14"]
 main()
 """

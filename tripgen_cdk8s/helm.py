@@ -300,10 +300,12 @@ def environment_files(charts: Iterable[Any]) -> dict[str, str]:
 
 
 def _write_tree(root: Path, files: dict[str, str], on_file: Callable[[str], None] | None = None) -> None:
+    for directory in sorted({os.path.dirname(rel) for rel in files}):
+        (root / directory).mkdir(parents=True, exist_ok=True)
     for rel, text in sorted(files.items()):
         path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
         if on_file is not None:
             on_file(rel)
 

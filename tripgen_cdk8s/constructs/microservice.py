@@ -258,16 +258,9 @@ class MicroService(constructs.Construct):
         waivers = checkov_waivers(p.image, p.kubernetes_api_access)
         if waivers:
             meta = k8s.ObjectMeta(name=p.name, namespace=self.namespace, labels=dict(self.labels), annotations=waivers)
-        # A Rollout carries exactly the pod template a Deployment would: build the Deployment with the
-        # typed L1 API (in a scratch chart when it only serves as the template's source).
-        scope: constructs.Construct = self
-        if p.strategy != "rolling":
-            scope = cdk8s.Chart(cdk8s.App(), "template-source")
-        deployment = k8s.KubeDeployment(
-            scope,
-            "deployment",
-            metadata=meta,
-            spec=k8s.DeploymentSpec(
+        # A Rollout carries exactly the pod template a Deployment would: the typed L1 Deployment is
+        # either the workload itself or, via the static manifest(), only the template's source.
+        spec = k8s.DeploymentSpec(
                 replicas=p.replicas,
                 revision_history_limit=p.rolling.revision_history_limit,
                 progress_deadline_seconds=p.rolling.progress_deadline_seconds,
@@ -300,13 +293,12 @@ class MicroService(constructs.Construct):
                         image_pull_secrets=[k8s.LocalObjectReference(name=n) for n in p.image_pull_secrets] or None,
                     ),
                 ),
-            ),
-        )
+            )
         if p.strategy == "rolling":
-            return deployment
+            return k8s.KubeDeployment(self, "deployment", metadata=meta, spec=spec)
         from .progressive_delivery import rollout
 
-        return rollout(self, deployment.to_json())
+        return rollout(self, k8s.KubeDeployment.manifest(metadata=meta, spec=spec))
 
     def _bind_values(self) -> None:
         chart, dep = self.chart, self.workload
