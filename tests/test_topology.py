@@ -314,6 +314,17 @@ def test_prod_diagram_renders_to_svg(mmdc, tmp_path):
         assert text in svg, text
 
 
+def test_every_generated_environment_diagram_renders_to_svg(mmdc, tmp_path):
+    """The exact Mermaid blocks synth writes into charts/<env>/README.md render without error."""
+    for env in ENVIRONMENTS:
+        readme_text = (ROOT / "charts" / env / "README.md").read_text()
+        block = readme_text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+        out = tmp_path / f"{env}.svg"
+        t.render_svg(block, out, ROOT)
+        assert out.read_text().lstrip().startswith("<svg"), env
+    assert set(ENVIRONMENTS) == {"prod", "dev"}
+
+
 def test_allow_all_and_rollout_diagram_renders_to_svg(mmdc, tmp_path):
     out = tmp_path / "dev.svg"
     t.render_svg(t.mermaid(dev_like(prod())), out, ROOT)
