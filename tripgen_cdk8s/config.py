@@ -46,6 +46,13 @@ class Resources:
     requests: ResourceAmounts
     limits: ResourceAmounts
 
+    @classmethod
+    def sized(cls, cpu: str, memory: str, cpu_limit: str, memory_limit: str,
+              ephemeral_storage: str = "256Mi", ephemeral_storage_limit: str = "1Gi") -> Resources:
+        """Requests and limits from the spec's "cpu / memory" columns, with the default ephemeral storage."""
+        return cls(ResourceAmounts(cpu, memory, ephemeral_storage), ResourceAmounts(cpu_limit, memory_limit,
+                                                                                    ephemeral_storage_limit))
+
 
 @dataclass(frozen=True)
 class Image:

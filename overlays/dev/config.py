@@ -14,7 +14,6 @@ from tripgen_cdk8s.config import (
     NginxIngress,
     NodePool,
     PrivateEndpointStore,
-    ResourceAmounts,
     Resources,
     RollingSettings,
     SecretKeyRef,
@@ -28,13 +27,6 @@ REGISTRY = "acrtrpgendev.azurecr.io"
 # `--set <service>.image.tag=<sha>` (DD 4: images are tagged with the commit SHA).
 RELEASE_TAG = "v1.2.0"
 APP_SECRETS = "app-secrets"
-
-
-def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
-    return Resources(
-        requests=ResourceAmounts(cpu=cpu, memory=memory, ephemeral_storage="256Mi"),
-        limits=ResourceAmounts(cpu=cpu_limit, memory=memory_limit, ephemeral_storage="1Gi"),
-    )
 
 
 def _image(service: str) -> Image:
@@ -87,20 +79,20 @@ config = Environment(
     services=(
         ServiceConfig(
             name="user-service", purpose="sign-up, login, JWT, profile", image=_image("user-service"),
-            resources=_resources("50m", "128Mi", "200m", "256Mi"), api_prefixes=("/api/v1/users",), replicas=1,
+            resources=Resources.sized("50m", "128Mi", "200m", "256Mi"), api_prefixes=("/api/v1/users",), replicas=1,
             stores=STORES, secrets=(JWT, _secret("encryption.keys", "ENCRYPTION_KEYS")),
             writable_paths=("/tmp", "/app/logs", "/app/uploads"), kubernetes_api_access=True, sync_wave=1,
         ),
         ServiceConfig(
             name="trip-service", purpose="trips, members, destinations, schedules", image=_image("trip-service"),
-            resources=_resources("100m", "256Mi", "500m", "512Mi"), api_prefixes=("/api/v1/trips",), replicas=1,
+            resources=Resources.sized("100m", "256Mi", "500m", "512Mi"), api_prefixes=("/api/v1/trips",), replicas=1,
             calls=("user-service", "location-service", "ai-service"),
             stores=STORES + (StoreAttachment(store="servicebus", secret_alias="SERVICE_BUS_CONNECTION_STRING"),),
             secrets=(JWT,), sync_wave=2,
         ),
         ServiceConfig(
             name="ai-service", purpose="AI schedule generation and recommendations", image=_image("ai-service"),
-            resources=_resources("200m", "512Mi", "1000m", "1Gi"), api_prefixes=("/api/v1/ai",), replicas=1,
+            resources=Resources.sized("200m", "512Mi", "1000m", "1Gi"), api_prefixes=("/api/v1/ai",), replicas=1,
             health_path="/api/v1/ai/actuator/health", metrics_path="/api/v1/ai/actuator/prometheus",
             calls=("user-service", "location-service"), external_egress=("api.openai.com",),
             stores=STORES + (StoreAttachment(store="servicebus", secret_alias="AZURE_SERVICEBUS_CONNECTION_STRING"),),
@@ -108,7 +100,7 @@ config = Environment(
         ),
         ServiceConfig(
             name="location-service", purpose="place search, details, routes, weather; WebSocket",
-            image=_image("location-service"), resources=_resources("50m", "128Mi", "200m", "256Mi"),
+            image=_image("location-service"), resources=Resources.sized("50m", "128Mi", "200m", "256Mi"),
             api_prefixes=("/api/v1/locations", "/api/v1/routes", "/ws"), replicas=1,
             external_egress=("maps.googleapis.com", "dapi.kakao.com", "apis.openapi.sk.com", "api.openweathermap.org",
                              "api.weatherapi.com"),

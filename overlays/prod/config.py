@@ -15,7 +15,6 @@ from tripgen_cdk8s.config import (
     PodsMetric,
     PrivateEndpointStore,
     QueueScaling,
-    ResourceAmounts,
     Resources,
     ServiceConfig,
     StoreAttachment,
@@ -43,13 +42,6 @@ WAF_POLICY_ID = (
     f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-tripgen-prod/providers/"
     "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf-tripgen-prod"
 )
-
-
-def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
-    return Resources(
-        requests=ResourceAmounts(cpu=cpu, memory=memory, ephemeral_storage="256Mi"),
-        limits=ResourceAmounts(cpu=cpu_limit, memory=memory_limit, ephemeral_storage="1Gi"),
-    )
 
 
 def _image(service: str) -> Image:
@@ -143,7 +135,7 @@ config = Environment(
             name="user-service",
             purpose="sign-up, login, JWT, profile",
             image=_image("user-service"),
-            resources=_resources("200m", "512Mi", "1000m", "1Gi"),
+            resources=Resources.sized("200m", "512Mi", "1000m", "1Gi"),
             api_prefixes=("/api/v1/users",),
             replicas=3,
             scaling=HorizontalScaling(
@@ -167,7 +159,7 @@ config = Environment(
             name="trip-service",
             purpose="trips, members, destinations, schedules",
             image=_image("trip-service"),
-            resources=_resources("500m", "1Gi", "2000m", "2Gi"),
+            resources=Resources.sized("500m", "1Gi", "2000m", "2Gi"),
             api_prefixes=("/api/v1/trips",),
             replicas=3,
             scaling=HorizontalScaling(
@@ -190,7 +182,7 @@ config = Environment(
             name="ai-service",
             purpose="AI schedule generation and recommendations",
             image=_image("ai-service"),
-            resources=_resources("1000m", "2Gi", "4000m", "4Gi"),
+            resources=Resources.sized("1000m", "2Gi", "4000m", "4Gi"),
             api_prefixes=("/api/v1/ai",),
             replicas=2,
             scaling=QueueScaling(
@@ -218,7 +210,7 @@ config = Environment(
             name="location-service",
             purpose="place search, details, routes, weather; WebSocket",
             image=_image("location-service"),
-            resources=_resources("200m", "512Mi", "1000m", "1Gi"),
+            resources=Resources.sized("200m", "512Mi", "1000m", "1Gi"),
             api_prefixes=("/api/v1/locations", "/api/v1/routes", "/ws"),
             replicas=2,
             scaling=HorizontalScaling(min_replicas=2, max_replicas=5, cpu_utilization=70, memory_utilization=80),
