@@ -188,11 +188,11 @@ def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService
     else:
         AllowAllPolicy(platform, "network", namespace=env.namespace, labels=labels)
     if ing is not None:
-        gateway = isinstance(ing, AppGatewayIngress)
+        gateway = ing if isinstance(ing, AppGatewayIngress) else None
         ApiIngress(platform, "ingress", ApiIngressProps(
             name=ing.name, namespace=env.namespace, labels=labels, host=ing.host,
-            tls_certificate=ing.tls_certificate if gateway else "",
-            waf_policy_id=ing.waf_policy_id if gateway else "",
+            tls_certificate=gateway.tls_certificate if gateway else "",
+            waf_policy_id=gateway.waf_policy_id if gateway else "",
             request_timeout_seconds=ing.request_timeout_seconds, class_name=ing.class_name),
             routes=[(p, services[c.name]) for c in env.services for p in c.api_prefixes])
     if env.monitoring is not None:

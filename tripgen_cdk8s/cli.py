@@ -5,15 +5,22 @@ Exit codes: 0 ok, 1 a check failed (``synth --check``, ``diff``, ``validate``), 
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from .errors import ConfigError, UsageError
 
+if TYPE_CHECKING:
+    from .app import Synthesis
+    from .checks import CapacityReport
+    from .config import Environment
 
-def _fail(message: str) -> None:
+
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -29,7 +36,7 @@ def _environments(root: Path, env: str) -> list[str]:
     return [env]
 
 
-def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list[tuple[str, Synthesis, dict[str, str]]]:
     """Load, override, validate and synthesise every selected environment, or exit 2."""
     from . import overlays
 
@@ -49,10 +56,9 @@ def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]):  # typ
         return results
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-    raise AssertionError("unreachable")
 
 
-def _apply_sets(envs, sets):  # type: ignore[no-untyped-def]
+def _apply_sets(envs: list[Environment], sets: tuple[str, ...]) -> list[Environment]:
     """Apply each ``--set`` to every selected environment whose chart has that key; a key that no
     environment has is an error (reported by the first environment that has the service)."""
     from .overrides import apply_overrides, parse_assignment, values_keys
@@ -161,7 +167,7 @@ def graph(env: str, fmt: str, output: Path | None) -> None:
     if output is None:
         _fail("--format svg needs --output FILE")
     try:
-        topology.render_svg(text, output, tool_base(root, topology.MMDC) or root)
+        topology.render_svg(text, output, tool_base(root, str(topology.MMDC)) or root)
     except topology.MermaidRenderError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
@@ -178,7 +184,7 @@ def validate(env: str, charts_dir: Path, crd_dir: Path) -> None:
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
     from .checks import capacity_report
     from .helm import stale_files
-    from .validation import environment_checks, run_checks
+    from .validation import Check, environment_checks, run_checks
 
     root = Path.cwd()
     if not crd_dir.is_dir():
@@ -186,10 +192,10 @@ def validate(env: str, charts_dir: Path, crd_dir: Path) -> None:
     failed = 0
     for name, synthesis, files in _synthesize(root, _environments(root, env), ()):
         report = capacity_report(synthesis.env)
-        checks = [
-            (f"{name}: charts/ in sync with the config", lambda n=name, f=files: stale_files(charts_dir, n, f)),
+        checks: list[Check] = [
+            (f"{name}: charts/ in sync with the config", functools.partial(stale_files, charts_dir, name, files)),
             (f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
-             lambda r=report: [] if r.steady_fits() else [r.summary()]),
+             functools.partial(_capacity_errors, report)),
             *environment_checks(root, charts_dir, name, synthesis.charts, crd_dir,
                                 require_default_deny=synthesis.env.name == "prod", echo=click.echo),
         ]
@@ -197,6 +203,10 @@ def validate(env: str, charts_dir: Path, crd_dir: Path) -> None:
         for warning in synthesis.warnings:
             click.echo(warning)
     sys.exit(1 if failed else 0)
+
+
+def _capacity_errors(report: CapacityReport) -> list[str]:
+    return [] if report.steady_fits() else [report.summary()]
 
 
 def main() -> None:

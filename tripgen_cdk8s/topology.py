@@ -24,6 +24,7 @@ import re
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -580,7 +581,8 @@ def render_svg(mermaid_text: str, out: Path, repo: Path) -> None:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_SECONDS, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise MermaidRenderError(f"mmdc timed out after {RENDER_TIMEOUT_SECONDS} s: {exc.stderr or ''}") from exc
+            stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            raise MermaidRenderError(f"mmdc timed out after {RENDER_TIMEOUT_SECONDS} s: {stderr}") from exc
         if proc.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
             detail = (proc.stderr or proc.stdout).strip()
             raise MermaidRenderError(f"mmdc failed (exit {proc.returncode}) rendering the diagram:\n{detail}")
@@ -596,7 +598,7 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[object]], align: str | None = None) -> list[str]:
+def _table(header: list[str], rows: Sequence[Sequence[object]], align: str | None = None) -> list[str]:
     sep = align.split() if align else ["---"] * len(header)
     return ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"] + [
         "| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]

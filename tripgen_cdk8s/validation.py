@@ -7,6 +7,7 @@ Every check returns a list of failure messages; empty means it passed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -32,7 +33,8 @@ def _name(o: Obj) -> str:
 
 
 def _ns(o: Obj) -> str | None:
-    return o["metadata"].get("namespace")
+    namespace: str | None = o["metadata"].get("namespace")
+    return namespace
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -336,7 +338,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
             checks.append((f"{env_name}/{c.name}: helm", lambda: ["helm not found: run scripts/install-helm.sh"]))
         else:
             checks.append((f"{env_name}/{c.name}: helm lint --strict and round trip",
-                           lambda c=c: check_helm(helm, charts_dir / env_name / c.name, c.name, c.objects)))
+                           functools.partial(check_helm, helm, charts_dir / env_name / c.name, c.name, c.objects)))
     checks += [
         (f"{env_name}: Kubernetes 1.29 schemas (strict)", lambda: check_builtin_schemas(objs)),
         (f"{env_name}: custom resources against their CRDs", lambda: check_custom_resources(objs, crd_dir)),
