@@ -158,3 +158,21 @@ def test_network_intent_becomes_mirrored_policies():
     assert a.config["B_URL"] == "http://b.ns.svc.cluster.local:8080"
     with pytest.raises(ValueError):
         a.allow_to(a)
+
+
+def test_manifest_json_equals_the_l1_manifest_of_the_same_struct():
+    from cdk8s_plus_29 import k8s
+
+    from tripgen_cdk8s.constructs.microservice import int_ref, manifest_json, port_ref
+
+    spec = k8s.DeploymentSpec(
+        replicas=2,
+        selector=k8s.LabelSelector(match_labels={"a": "b"}),
+        strategy=k8s.DeploymentStrategy(type="RollingUpdate", rolling_update=k8s.RollingUpdateDeployment(
+            max_surge=int_ref(1), max_unavailable=k8s.IntOrString.from_string("25%"))),
+        template=k8s.PodTemplateSpec(metadata=k8s.ObjectMeta(labels={"a": "b"}), spec=k8s.PodSpec(containers=[
+            k8s.Container(name="c", image="i", ports=[k8s.ContainerPort(name="http", container_port=8080)],
+                          readiness_probe=k8s.Probe(http_get=k8s.HttpGetAction(path="/", port=port_ref("http"))),
+                          resources=k8s.ResourceRequirements(requests={"cpu": k8s.Quantity.from_string("200m")}))])),
+    )
+    assert manifest_json(spec) == k8s.KubeDeployment.manifest(spec=spec)["spec"]

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import cdk8s
 import constructs
@@ -66,22 +67,49 @@ def checkov_waivers(image: Image, kubernetes_api_access: bool) -> dict[str, str]
     return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(waivers, start=1)}
 
 
+# The value behind each Quantity / IntOrString the factories below made (they live for the process).
+_UNION_VALUES: dict[int, str | int] = {}
+
+
 @functools.cache
 def _q(value: str) -> k8s.Quantity:
     """A Quantity, created once per distinct value (each creation is a round trip to jsii)."""
-    return k8s.Quantity.from_string(value)
+    quantity = k8s.Quantity.from_string(value)
+    _UNION_VALUES[id(quantity)] = value
+    return quantity
 
 
 @functools.cache
 def port_ref(name: str) -> k8s.IntOrString:
     """A named port reference, created once per name."""
-    return k8s.IntOrString.from_string(name)
+    ref = k8s.IntOrString.from_string(name)
+    _UNION_VALUES[id(ref)] = name
+    return ref
 
 
 @functools.cache
 def int_ref(value: int) -> k8s.IntOrString:
     """A numeric IntOrString, created once per value."""
-    return k8s.IntOrString.from_number(value)
+    ref = k8s.IntOrString.from_number(value)
+    _UNION_VALUES[id(ref)] = value
+    return ref
+
+
+def manifest_json(value: Any) -> Any:
+    """The Kubernetes JSON of a typed L1 struct, converted in Python through jsii's own name
+    mapping (``from_`` -> ``from``, ``image_pull_policy`` -> ``imagePullPolicy``) instead of a
+    round trip to the jsii kernel; what the L1 ``manifest()`` returns, key for key."""
+    mapping = getattr(type(value), "__jsii_name_mapping__", None)
+    if mapping is not None:
+        return {mapping[k]: manifest_json(v) for k, v in value._values.items() if v is not None}
+    if isinstance(value, list):
+        return [manifest_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: manifest_json(v) for k, v in value.items()}
+    if isinstance(value, (k8s.Quantity, k8s.IntOrString)):
+        known = _UNION_VALUES.get(id(value))
+        return known if known is not None else value.value
+    return value
 
 
 def _volume_name(path: str) -> str:
@@ -258,8 +286,8 @@ class MicroService(constructs.Construct):
         waivers = checkov_waivers(p.image, p.kubernetes_api_access)
         if waivers:
             meta = k8s.ObjectMeta(name=p.name, namespace=self.namespace, labels=dict(self.labels), annotations=waivers)
-        # A Rollout carries exactly the pod template a Deployment would: the typed L1 Deployment is
-        # either the workload itself or, via the static manifest(), only the template's source.
+        # A Rollout carries exactly the pod template a Deployment would: the typed L1 Deployment spec
+        # is either the workload's or, converted to JSON, the Rollout's.
         spec = k8s.DeploymentSpec(
                 replicas=p.replicas,
                 revision_history_limit=p.rolling.revision_history_limit,
@@ -298,7 +326,7 @@ class MicroService(constructs.Construct):
             return k8s.KubeDeployment(self, "deployment", metadata=meta, spec=spec)
         from .progressive_delivery import rollout
 
-        return rollout(self, k8s.KubeDeployment.manifest(metadata=meta, spec=spec))
+        return rollout(self, {"metadata": manifest_json(meta), "spec": manifest_json(spec)})
 
     def _bind_values(self) -> None:
         chart, dep = self.chart, self.workload
