@@ -13,13 +13,15 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CRDS = ROOT.parent / "shared" / "crds"
 HELM = ROOT / ".tools" / "bin" / "helm"
 sys.path.insert(0, str(ROOT))
 
 from tripgen_cdk8s import overlays  # noqa: E402
 from tripgen_cdk8s.app import Synthesis, synthesize  # noqa: E402
 from tripgen_cdk8s.outputs import environment_files  # noqa: E402
+from tripgen_cdk8s.validation import CRD_DIR  # noqa: E402
+
+CRDS = CRD_DIR  # the CRDs vendored with the package
 
 ENVIRONMENTS = overlays.available(ROOT)
 

@@ -124,7 +124,7 @@ def validate_custom_resource(obj: dict) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_custom_resource_validates_against_its_crd(env):
-    assert CRDS.is_dir(), f"{CRDS} missing: the upstream CRDs are expected at ../shared/crds"
+    assert CRDS.is_dir(), f"{CRDS} missing: the vendored CRDs ship in tripgen_cdk8s/crds"
     custom = [o for o in objects(env) if o["apiVersion"] not in BUILTIN_GROUPS]
     kinds = {o["kind"] for o in custom}
     if env == "prod":

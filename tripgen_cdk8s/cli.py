@@ -179,14 +179,16 @@ def graph(env: str, fmt: str, output: Path | None) -> None:
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("charts"),
               show_default=True, help="The generated charts to check.")
 @click.option("--crds", "crd_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("../shared/crds"), show_default=True, help="Upstream CRDs for the custom resources.")
-def validate(env: str, charts_dir: Path, crd_dir: Path) -> None:
+              default=None, help="A directory of CRDs to check custom resources against "
+              "(default: the upstream CRDs vendored with the package).")
+def validate(env: str, charts_dir: Path, crd_dir: Path | None) -> None:
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
     from .checks import capacity_report
     from .helm import stale_files
-    from .validation import Check, environment_checks, run_checks
+    from .validation import CRD_DIR, Check, environment_checks, run_checks
 
     root = Path.cwd()
+    crd_dir = crd_dir or CRD_DIR
     if not crd_dir.is_dir():
         _fail(f"--crds: {crd_dir} is not a directory of CRDs")
     failed = 0

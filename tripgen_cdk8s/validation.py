@@ -80,12 +80,24 @@ def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
     return errors
 
 
+CRD_DIR = Path(__file__).resolve().parent / "crds"
+"""The upstream CRDs vendored with the package (see ``crds/SOURCES.md``): the default of ``--crds``."""
+
+
+class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that reads a bare ``=`` (an enum value in the AlertmanagerConfig CRD) as a string;
+    PyYAML would otherwise take it for YAML 1.1's ``value`` tag, which it cannot construct."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 @cache
 def crd_schemas(crd_dir: str) -> dict[tuple[str, str], Obj]:
     """(apiVersion, kind) -> openAPIV3Schema of every CRD in ``crd_dir``."""
     schemas = {}
     for path in sorted(Path(crd_dir).glob("*.yaml")):
-        for crd in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        for crd in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_CrdLoader):
             if not crd:
                 continue
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
