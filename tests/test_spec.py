@@ -267,6 +267,7 @@ def test_ingress():
 
 # ---------------------------------------------------------------- 7. secrets and private endpoints
 
+APPINSIGHTS = {"appinsights-connection-string": "APPLICATIONINSIGHTS_CONNECTION_STRING"}  # 9.3, every service
 SECRETS = {
     "user-service": {"user-service-db-password": "DB_PASSWORD", "redis-access-key": "REDIS_PASSWORD",
                      "jwt-signing-key": "JWT_SECRET", "encryption-keys": "ENCRYPTION_KEYS"},
@@ -290,7 +291,7 @@ def test_secret_provider_class_and_workload_identity(name):
     spc = find("prod", "SecretProviderClass", f"{name}-secrets")["spec"]
     assert spc["provider"] == "azure" and spc["parameters"]["keyvaultName"] == "kv-tripgen-prod"
     entries = [yaml.safe_load(e) for e in yaml.safe_load(spc["parameters"]["objects"])["array"]]
-    assert {e["objectName"]: e["objectAlias"] for e in entries} == SECRETS[name]
+    assert {e["objectName"]: e["objectAlias"] for e in entries} == {**SECRETS[name], **APPINSIGHTS}
     sa = find("prod", "ServiceAccount", f"{name}-sa")
     assert "azure.workload.identity/client-id" in sa["metadata"]["annotations"]
     assert pod(name)["metadata"]["labels"]["azure.workload.identity/use"] == "true"

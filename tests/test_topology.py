@@ -277,7 +277,7 @@ def test_prod_readme_contents_services_and_diagram():
     objs = objects("prod")
     doc = readme("prod")
     assert doc.startswith("# TripGen `prod` environment\n")
-    assert "Namespace `tripgen-prod`: 5 charts, 58 objects." in doc
+    assert "Namespace `tripgen-prod`: 5 charts, 64 objects." in doc
     assert "| NetworkPolicy | 7 |" in doc and "| ScaledObject | 1 |" in doc
     assert ("| user-service | `acrtrpgenprod.azurecr.io/user-service:v1.2.0` | 3-10 | HPA | 200m / 512Mi | 1000m / 1Gi | 2 | "
             "Rollout blueGreen (active user-service, preview user-service-preview, autoPromotion false, "

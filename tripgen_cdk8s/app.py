@@ -10,7 +10,9 @@ import cdk8s  # noqa: E402
 from .checks import capacity_report, check_capacity  # noqa: E402
 from .config import AppGatewayIngress, Environment, KeyVaultSecret, validate  # noqa: E402  # noqa: E402
 from .constructs import (  # noqa: E402
+    AlertmanagerConfig,
     AlertRules,
+    AlertRulesProps,
     AllowAllPolicy,
     ApiIngress,
     ApiIngressProps,
@@ -20,6 +22,8 @@ from .constructs import (  # noqa: E402
     ArgoProjectProps,
     AutoscaledService,
     AutoscaledServiceProps,
+    GrafanaDashboard,
+    GrafanaDashboardProps,
     KeyVaultAccess,
     MicroService,
     MicroServiceProps,
@@ -34,10 +38,21 @@ from .constructs import (  # noqa: E402
     TripGenPlatform,
     ZoneSpreadPolicy,
     ZoneSpreadPolicyProps,
-    tripgen_alerts,
 )
 from .helmchart import ChartValues, HelmChart, ManifestChart  # noqa: E402
 from .labels import standard_labels  # noqa: E402
+from .observability import (  # noqa: E402
+    ALERT_GROUP,
+    ALERT_RULES_NAME,
+    APPINSIGHTS_ALIAS,
+    HISTOGRAM_SETTING,
+    alert_routing,
+    alerts,
+    deployments_dashboard,
+    folder,
+    service_dashboard,
+    telemetry_config,
+)
 from .quantities import format_bytes, format_millicores  # noqa: E402
 
 PLATFORM_CHART = "tripgen-platform"
@@ -163,7 +178,25 @@ def _service(chart: HelmChart, cfg: Any, env: Environment) -> MicroService:
         ServiceScrape(chart, "monitoring", svc, path=cfg.metrics_path,
                       interval_seconds=env.monitoring.scrape_interval_seconds,
                       api_version=env.monitoring.service_monitor_api_version)
+        _observe(chart, cfg, env, svc, access)
     return svc
+
+
+def _observe(chart: HelmChart, cfg: Any, env: Environment, svc: MicroService, access: KeyVaultAccess | None) -> None:
+    """TRIPGEN.md 9.2-9.3: the histogram the p95 panels need, the service's dashboard, and
+    Application Insights (its connection string through Key Vault like every other secret)."""
+    assert env.monitoring is not None
+    svc.add_config(HISTOGRAM_SETTING, "true")
+    if env.telemetry is not None:
+        for key, value in telemetry_config(cfg, env.telemetry).items():
+            svc.add_config(key, value)
+        secret = KeyVaultSecret(object_name=env.telemetry.connection_string_object, alias=APPINSIGHTS_ALIAS)
+        PrivateEndpointSecret(chart, "secret-appinsights", PrivateEndpointSecretProps(service=svc, access=access,
+                                                                                       secret=secret))
+    if env.monitoring.dashboards:
+        GrafanaDashboard(chart, "dashboard", GrafanaDashboardProps(
+            name=f"{cfg.name}-dashboard", namespace=env.namespace, labels=dict(svc.labels), folder=folder(env),
+            dashboard=service_dashboard(env, cfg)))
 
 
 def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService]) -> HelmChart:
@@ -196,7 +229,15 @@ def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService
             request_timeout_seconds=ing.request_timeout_seconds, class_name=ing.class_name),
             routes=[(p, services[c.name]) for c in env.services for p in c.api_prefixes])
     if env.monitoring is not None:
-        AlertRules(platform, "alerts", namespace=env.namespace, labels=labels, alerts=tripgen_alerts(env.namespace))
+        AlertRules(platform, "alerts", AlertRulesProps(
+            name=ALERT_RULES_NAME, namespace=env.namespace, labels=labels, group=ALERT_GROUP, alerts=alerts(env),
+            runbook_base_url=env.monitoring.runbook_base_url))
+        if env.monitoring.alert_routing is not None:
+            AlertmanagerConfig(platform, "alert-routing", alert_routing(env, env.monitoring.alert_routing, labels))
+        if env.monitoring.dashboards:
+            GrafanaDashboard(platform, "deployments-dashboard", GrafanaDashboardProps(
+                name="deployments-dashboard", namespace=env.namespace, labels=labels, folder=folder(env),
+                dashboard=deployments_dashboard(env)))
     return platform
 
 

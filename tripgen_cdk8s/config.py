@@ -291,12 +291,45 @@ class Messaging:
 
 
 @dataclass(frozen=True)
+class AlertRouting:
+    """Alertmanager routing of the environment's alerts (TRIPGEN.md 9.1): critical alerts page
+    PagerDuty and post to Teams, warnings post to Teams.  The receivers' credentials are keys of
+    ``receivers_secret``, a Secret created outside the charts; only its name and keys are rendered."""
+
+    name: str = "tripgen-alert-routing"
+    receivers_secret: str = "alertmanager-receivers"
+    pagerduty_key: str = "pagerduty-routing-key"
+    teams_key: str = "teams-webhook-url"
+    pagerduty_receiver: str = "pagerduty-critical"
+    teams_receiver: str = "teams-oncall"
+    group_wait_seconds: int = 30
+    group_interval_seconds: int = 300
+    critical_repeat_seconds: int = 1800
+    warning_repeat_seconds: int = 14400
+
+
+@dataclass(frozen=True)
 class Monitoring:
-    """Prometheus Operator settings (spec 9)."""
+    """Prometheus Operator settings (spec 9); ``alert_routing`` None renders no AlertmanagerConfig,
+    ``dashboards`` False no Grafana dashboard ConfigMaps (TRIPGEN.md 9.1, 9.2)."""
 
     service_monitor_api_version: str = "monitoring.coreos.com/v1"
     scrape_interval_seconds: int = 30
     namespace: str = "monitoring"
+    runbook_base_url: str = "https://github.com/tripgen/k8s-manifests/blob/main/docs/runbooks.md"
+    alert_routing: AlertRouting | None = None
+    dashboards: bool = True
+    grafana_datasource_uid: str = "prometheus"
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Application Insights per service (TRIPGEN.md 9.3): the connection string is the Key Vault
+    object ``connection_string_object``, mounted like every other secret."""
+
+    connection_string_object: str = "appinsights-connection-string"
+    sampling_percentage: int = 10
+    log_format: str = "ecs"
 
 
 @dataclass(frozen=True)
@@ -325,6 +358,7 @@ class Environment:
     rolling: RollingSettings = field(default_factory=RollingSettings)
     delivery: Delivery = field(default_factory=Delivery)
     gitops: GitOps = field(default_factory=GitOps)
+    telemetry: Telemetry | None = None
 
     def service(self, name: str) -> ServiceConfig:
         """The service called ``name``; ConfigError if there is none."""
@@ -600,6 +634,7 @@ def validate(env: Environment) -> Environment:
         _fail("monitoring.service_monitor_api_version", mon.service_monitor_api_version,
               "allowed: monitoring.coreos.com/v1, azmonitoring.coreos.com/v1")
     _int("monitoring.scrape_interval_seconds", mon.scrape_interval_seconds, 5, 3600)
+    _validate_observability(env, mon)
     cache = env.cache
     _check_types("cache", cache)
     for f in fields(cache):
@@ -609,3 +644,35 @@ def validate(env: Environment) -> Environment:
     for svc in env.services:
         _validate_service(f"services.{svc.name}", svc, env, set(names))
     return env
+
+
+def _validate_observability(env: Environment, mon: Monitoring) -> None:
+    """Alert routing, dashboards and telemetry (TRIPGEN.md 9.1-9.3)."""
+    _check_types("monitoring", mon)
+    _str("monitoring.runbook_base_url", mon.runbook_base_url, re.compile(r"^https?://[^\s]+$"), "an http(s) URL")
+    _str("monitoring.grafana_datasource_uid", mon.grafana_datasource_uid, re.compile(r"^[a-zA-Z0-9_-]{1,40}$"),
+         "a Grafana data source UID")
+    r = mon.alert_routing
+    if r is not None:
+        _check_types("monitoring.alert_routing", r)
+        for name in ("name", "receivers_secret", "pagerduty_receiver", "teams_receiver"):
+            _str(f"monitoring.alert_routing.{name}", getattr(r, name), DNS_LABEL, "a DNS label")
+        for name in ("pagerduty_key", "teams_key"):
+            _str(f"monitoring.alert_routing.{name}", getattr(r, name), re.compile(r"^[-._a-zA-Z0-9]{1,253}$"),
+                 "a Secret key")
+        if r.pagerduty_receiver == r.teams_receiver:
+            _fail("monitoring.alert_routing.teams_receiver", r.teams_receiver, "allowed: a name other than the PagerDuty one")
+        _int("monitoring.alert_routing.group_wait_seconds", r.group_wait_seconds, 0, 3600)
+        for name in ("group_interval_seconds", "critical_repeat_seconds", "warning_repeat_seconds"):
+            _int(f"monitoring.alert_routing.{name}", getattr(r, name), 1, 7 * 86400)
+    t = env.telemetry
+    if t is not None:
+        _check_types("telemetry", t)
+        if env.key_vault is None:
+            _fail("telemetry", "Telemetry", "allowed: None (the connection string comes from key_vault, which this "
+                  "environment has not)")
+        _str("telemetry.connection_string_object", t.connection_string_object, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
+             "a Key Vault object name (letters, digits, hyphens)")
+        _int("telemetry.sampling_percentage", t.sampling_percentage, 1, 100)
+        if t.log_format not in ("ecs", "logstash", "gelf"):
+            _fail("telemetry.log_format", t.log_format, "allowed: ecs, logstash, gelf")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import CapacityReport
+from .observability_report import observability_lines
 from .quantities import format_bytes, format_millicores
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -713,7 +714,7 @@ def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport
                      _pdb_of(objects, w, pdbs).removeprefix("minAvailable "), _strategy(w)])
     out += _table(["service", "image", "replicas", "scaler", "requests cpu / memory", "limits cpu / memory",
                    "PDB minAvailable", "strategy"], rows)
-    out += ["", *capacity_lines(report), "", "## Topology", "",
+    out += ["", *capacity_lines(report), "", *observability_lines(objects), "## Topology", "",
             "Edges between services are exactly the calls the NetworkPolicies allow; store and Internet "
             "edges are the egress ipBlock rules (CIDR and ports)." if not allow_all_policies(objects) else
             "An allow-all NetworkPolicy is in force: every pod may reach every pod and address, so no "

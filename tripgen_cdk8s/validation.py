@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .promtools import check_alerting
 from .tools import tool_path
 
 Obj = dict[str, Any]
@@ -363,6 +364,8 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
          lambda: check_network_coverage(objs, require_default_deny)),
         (f"{env_name}: PDB minAvailable below minimum replicas", lambda: check_disruption_budgets(objs)),
         (f"{env_name}: no duplicate kind/namespace/name", lambda: check_unique(objs)),
+        (f"{env_name}: alert rules (promtool check rules) and routing (amtool check-config, routes)",
+         lambda: check_alerting(objs)),
     ]
     if helm is not None and tool_path(root, ".venv-checkov/bin/checkov"):
         def run_checkov() -> list[str]:

@@ -1,6 +1,7 @@
 """Production configuration of TripGen (TRIPGEN.md, prod column).  Every number here is the spec's."""
 
 from tripgen_cdk8s.config import (
+    AlertRouting,
     AppGatewayIngress,
     CachePolicy,
     Delivery,
@@ -19,6 +20,7 @@ from tripgen_cdk8s.config import (
     ServiceConfig,
     StoreAttachment,
     SyncWindow,
+    Telemetry,
 )
 
 NAMESPACE = "tripgen-prod"
@@ -86,7 +88,25 @@ config = Environment(
         request_timeout_seconds=60,
         gateway_subnet_cidr="10.0.4.0/24",
     ),
-    monitoring=Monitoring(service_monitor_api_version="monitoring.coreos.com/v1", scrape_interval_seconds=30),
+    monitoring=Monitoring(
+        service_monitor_api_version="monitoring.coreos.com/v1",
+        scrape_interval_seconds=30,
+        runbook_base_url="https://github.com/tripgen/k8s-manifests/blob/main/docs/runbooks.md",
+        # TRIPGEN.md 9.1: critical -> PagerDuty + Teams, warning -> Teams.  The Secret
+        # alertmanager-receivers (keys pagerduty-routing-key, teams-webhook-url) is created
+        # outside the charts by the platform team; only its name and keys are rendered.
+        alert_routing=AlertRouting(
+            name="tripgen-alert-routing",
+            receivers_secret="alertmanager-receivers",
+            group_wait_seconds=30,
+            group_interval_seconds=300,
+            critical_repeat_seconds=1800,
+            warning_repeat_seconds=14400,
+        ),
+        dashboards=True,
+    ),
+    # TRIPGEN.md 9.3: Application Insights with 10 % sampling, JSON logs for Container Insights.
+    telemetry=Telemetry(connection_string_object="appinsights-connection-string", sampling_percentage=10),
     # Blue-green through Argo Rollouts (DP 2.1.2, 3.2): promotion needs approval, the old stack
     # stays 30 minutes, and the preview must keep its 5xx rate below 0.5 % before promotion.
     delivery=Delivery(auto_promotion_enabled=False, scale_down_delay_seconds=1800, max_preview_error_rate="0.005"),

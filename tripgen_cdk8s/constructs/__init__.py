@@ -1,10 +1,12 @@
 """The TripGen constructs, one per module."""
 
+from .alertmanager_config import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
 from .autoscaled_service import AutoscaledService, AutoscaledServiceProps
+from .dashboards import GrafanaDashboard, GrafanaDashboardProps
 from .gitops import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, ResourceKind
 from .ingress import ApiIngress, ApiIngressProps
 from .microservice import MicroService, MicroServiceProps
-from .monitoring import AlertRules, ServiceScrape, tripgen_alerts
+from .monitoring import Alert, AlertRules, AlertRulesProps, ServiceScrape
 from .network import AllowAllPolicy, NamespaceNetworkPolicies, NamespacePoliciesProps, ServiceNetworkPolicy
 from .platform import PlatformProps, TripGenPlatform
 from .private_endpoint_secret import KeyVaultAccess, PrivateEndpointSecret, PrivateEndpointSecretProps
@@ -15,5 +17,7 @@ __all__ = [
     "ResourceKind", "ApiIngress", "ApiIngressProps", "AutoscaledService", "AutoscaledServiceProps",
     "KeyVaultAccess", "MicroService", "MicroServiceProps", "NamespaceNetworkPolicies", "NamespacePoliciesProps",
     "PlatformProps", "PrivateEndpointSecret", "PrivateEndpointSecretProps", "ServiceNetworkPolicy",
-    "ServiceScrape", "TripGenPlatform", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "tripgen_alerts",
+    "ServiceScrape", "TripGenPlatform", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "Alert", "AlertRulesProps",
+    "AlertmanagerConfig", "AlertmanagerConfigProps", "Receiver", "Route", "SecretKey", "GrafanaDashboard",
+    "GrafanaDashboardProps",
 ]

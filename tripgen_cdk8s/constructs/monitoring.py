@@ -1,8 +1,9 @@
-"""Prometheus Operator objects: a ServiceMonitor per service and the TripGen alerts (section 9)."""
+"""Prometheus Operator objects: a ServiceMonitor per service and a PrometheusRule of alerts (generic:
+the alerts themselves come from the app layer, :mod:`tripgen_cdk8s.observability`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cdk8s
 import constructs
@@ -29,54 +30,57 @@ class ServiceScrape(constructs.Construct):
 
 @dataclass(frozen=True)
 class Alert:
-    """One alerting rule."""
+    """One alerting rule.  ``expr`` must keep the labels routing groups by (``namespace`` and
+    ``service``); ``labels`` are added to the alert, ``runbook`` is the page under the rules'
+    runbook base URL."""
 
     name: str
     expr: str
     for_: str
     severity: str
     summary: str
+    runbook: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
 
 
-def tripgen_alerts(namespace: str) -> list[Alert]:
-    """The five alerts of PP 8.1.2 on Spring Boot, cAdvisor and kube-state-metrics series."""
-    ns = f'namespace="{namespace}"'
-    requests = f"http_server_requests_seconds_count{{{ns}}}"
-    return [
-        Alert("TripGenHighErrorRate",
-              f'sum by (service) (rate(http_server_requests_seconds_count{{{ns}, status=~"5.."}}[5m]))'
-              f" / sum by (service) (rate({requests}[5m])) > 0.05",
-              "5m", "critical", "More than 5% of requests to {{ $labels.service }} fail (5xx) over 5 minutes"),
-        Alert("TripGenHighResponseTime",
-              f"sum by (service) (rate(http_server_requests_seconds_sum{{{ns}}}[5m]))"
-              f" / sum by (service) (rate({requests}[5m])) > 5",
-              "5m", "critical", "Average response time of {{ $labels.service }} is above 5 s over 5 minutes"),
-        Alert("TripGenPodCrashLooping",
-              f"increase(kube_pod_container_status_restarts_total{{{ns}}}[10m]) > 5",
-              "1m", "critical", "Container {{ $labels.container }} of {{ $labels.pod }} restarted more than 5 times in 10 minutes"),
-        Alert("TripGenHighCPU",
-              f'sum by (pod, container) (rate(container_cpu_usage_seconds_total{{{ns}, container!=""}}[5m]))'
-              f' / sum by (pod, container) (kube_pod_container_resource_limits{{{ns}, resource="cpu"}}) > 0.85',
-              "10m", "warning", "{{ $labels.pod }} uses more than 85% of its CPU limit for 10 minutes"),
-        Alert("TripGenHighMemory",
-              f'sum by (pod, container) (container_memory_working_set_bytes{{{ns}, container!=""}})'
-              f' / sum by (pod, container) (kube_pod_container_resource_limits{{{ns}, resource="memory"}}) > 0.9',
-              "5m", "warning", "{{ $labels.pod }} uses more than 90% of its memory limit for 5 minutes"),
-    ]
+@dataclass(frozen=True)
+class AlertRulesProps:
+    """A ``PrometheusRule`` of one rule group.
+
+    ``runbook_base_url``: every alert gets the annotation ``runbook_url: <base>#<runbook>``
+    (``<runbook>`` defaults to the alert name in lower case); empty (the default) adds none.
+    """
+
+    name: str
+    namespace: str
+    alerts: tuple[Alert, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+    group: str = ""  # default: "<name>.rules"
+    runbook_base_url: str = ""
+
+
+def runbook_url(base: str, alert: Alert) -> str:
+    """The runbook link of ``alert`` under ``base``."""
+    return f"{base}#{alert.runbook or alert.name.lower()}"
 
 
 class AlertRules(constructs.Construct):
-    """The ``PrometheusRule`` ``tripgen-alerts``."""
+    """A ``PrometheusRule`` with one group of alerting rules, each with ``for``, a ``severity``
+    label, a summary and (with a base URL) a ``runbook_url``."""
 
-    def __init__(self, scope: constructs.Construct, id: str, *, namespace: str, labels: dict[str, str],
-                 alerts: list[Alert]) -> None:
+    def __init__(self, scope: constructs.Construct, id: str, props: AlertRulesProps) -> None:
         super().__init__(scope, id)
-        self.alerts = alerts
+        self.props = props
+        self.alerts = props.alerts
         self.rule = cdk8s.ApiObject(
             self, "prometheus-rule", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
-            metadata=cdk8s.ApiObjectMetadata(name="tripgen-alerts", namespace=namespace, labels=dict(labels)))
+            metadata=cdk8s.ApiObjectMetadata(name=props.name, namespace=props.namespace, labels=dict(props.labels)))
+        rules = []
+        for a in props.alerts:
+            annotations = {"summary": a.summary}
+            if props.runbook_base_url:
+                annotations["runbook_url"] = runbook_url(props.runbook_base_url, a)
+            rules.append({"alert": a.name, "expr": a.expr, "for": a.for_,
+                          "labels": {**dict(a.labels), "severity": a.severity}, "annotations": annotations})
         self.rule.add_json_patch(cdk8s.JsonPatch.add("/spec", {"groups": [{
-            "name": "tripgen.rules",
-            "rules": [{"alert": a.name, "expr": a.expr, "for": a.for_, "labels": {"severity": a.severity},
-                       "annotations": {"summary": a.summary}} for a in alerts],
-        }]}))
+            "name": props.group or f"{props.name}.rules", "rules": rules}]}))
