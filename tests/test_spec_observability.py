@@ -54,6 +54,7 @@ def test_every_alert_carries_service_label_and_runbook_annotation():
     assert len(rules) == 5
     for r in rules:
         assert r["annotations"]["runbook_url"].startswith("https://github.com/tripgen/k8s-manifests/")
+        assert r["labels"]["service"] == "{{ $labels.service }}"
         assert "service" in r["expr"] and "$labels.service" in r["annotations"]["summary"]
         assert "namespace" in r["expr"].split(">")[0]  # kept for the operator's namespace matcher
 

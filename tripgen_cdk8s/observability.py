@@ -7,7 +7,7 @@ the app layer; the constructs it feeds (:mod:`.constructs.monitoring`,
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grafana_foundation_sdk.models import dashboard as grafana
@@ -24,6 +24,7 @@ ALERT_RULES_NAME = "tripgen-alerts"
 ALERT_GROUP = "tripgen.rules"
 HISTOGRAM_SETTING = "MANAGEMENT_METRICS_DISTRIBUTION_PERCENTILES_HISTOGRAM_HTTP_SERVER_REQUESTS"
 APPINSIGHTS_ALIAS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+SERVICE_LABEL = "{{ $labels.service }}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def alerts(env: Environment, t: Thresholds = THRESHOLDS) -> tuple[Alert, ...]:
     def per_container(expr: str) -> str:
         return f'label_replace({expr}, "service", "$1", "container", "(.+)")'
 
-    return (
+    alerts = (
         Alert("TripGenHighErrorRate",
               f'{by_service} (rate(http_server_requests_seconds_count{{{http}, status=~"5.."}}[5m]))'
               f" / {by_service} (rate(http_server_requests_seconds_count{{{http}}}[5m])) > {_fmt(t.error_ratio)}",
@@ -91,6 +92,8 @@ def alerts(env: Environment, t: Thresholds = THRESHOLDS) -> tuple[Alert, ...]:
               f"{{{{ $labels.service }}}} pod {{{{ $labels.pod }}}} uses more than {_fmt(t.memory_ratio * 100)}% of its "
               "memory limit for 5 minutes"),
     )
+    # The label is stated on the rule too, so the rendered object shows what routing groups by.
+    return tuple(replace(a, labels=(("service", SERVICE_LABEL),)) for a in alerts)
 
 
 def _duration(seconds: int) -> str:
