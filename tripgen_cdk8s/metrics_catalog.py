@@ -6,6 +6,11 @@ query and look each selector's name up here.  Sources: Spring Boot actuator with
 Prometheus registry (``http.server.requests`` timer with the percentiles histogram enabled, JVM
 memory), the kubelet's cAdvisor endpoint, kube-state-metrics v2, the KEDA operator and the Argo
 Rollouts controller.
+
+Namespace labels: kube-state-metrics and the Argo Rollouts controller are scraped with
+``honorLabels: true`` (their series keep the object's ``namespace``); the KEDA operator is scraped
+without it, as in kube-prometheus-stack and KEDA's own dashboards, so its series carry the
+ScaledObject's namespace as ``exported_namespace``.
 """
 
 from __future__ import annotations

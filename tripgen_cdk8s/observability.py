@@ -210,8 +210,8 @@ def service_dashboard(env: Environment, svc: ServiceConfig, t: Thresholds = THRE
             datasource=ds, unit="none", width=12, bounds=(Bound(float(svc.replicas), "blue", "replicas"),)))
     if isinstance(sc, QueueScaling):
         scaling.append(time_series(f"Service Bus queue {sc.queue_name} (as KEDA sees it)", (Query(
-            f'sum by (metric) (keda_scaler_metrics_value{{namespace="{ns}", scaledObject="{name}", scaler="azure-servicebus"}})',
-            "messages"),), datasource=ds, unit="none", width=12,
+            f'sum by (metric) (keda_scaler_metrics_value{{exported_namespace="{ns}", scaledObject="{name}"}})',
+            "{{metric}}"),), datasource=ds, unit="none", width=12,
             bounds=(Bound(float(sc.message_count), "orange", "messages per replica"),),
             description=f"KEDA adds a replica per {sc.message_count} messages, up to {sc.max_replicas}."))
     if svc.strategy != "rolling":
