@@ -163,3 +163,31 @@ def test_dashboard_construct_needs_a_uid_and_labels_the_config_map():
     [cm] = cdk8s.Testing.synth(chart)
     assert cm["metadata"]["labels"] == {"grafana_dashboard": "1"} and "annotations" not in cm["metadata"]
     assert list(cm["data"]) == ["t-uid.json"]
+
+
+def test_the_catalog_lists_exactly_the_metrics_the_generated_queries_use():
+    used: set[str] = set()
+    for cm in dashboard_maps("prod"):
+        [(_key, raw)] = cm["data"].items()
+        for q in queries_of(load_dashboard(raw)):
+            used |= metric_names(q)
+    for r in find("prod", "PrometheusRule", "tripgen-alerts")["spec"]["groups"][0]["rules"]:
+        used |= metric_names(r["expr"])
+    for o in objects("prod", "AnalysisTemplate"):
+        for m in o["spec"]["metrics"]:
+            used |= metric_names(m["provider"]["prometheus"]["query"].replace("{{args.service-name}}", "x"))
+    # the one extra: the replicas panel of a service without autoscaler (none in prod)
+    assert set(METRICS) - used == {"kube_deployment_status_replicas_available"} and used <= set(METRICS)
+
+
+def test_a_fixed_size_rolling_service_gets_its_replica_count_and_no_rollout_panel():
+    from tripgen_cdk8s.observability import service_dashboard
+
+    env = overlays.load(ROOT, "prod")
+    svc = dataclasses.replace(env.service("location-service"), scaling=None, min_available=None, strategy="rolling",
+                              replicas=4)
+    d = json.loads(dashboard_json(service_dashboard(env, svc)))
+    p = panels(d)
+    assert "Rollout phase" not in p
+    assert "kube_deployment_status_replicas_available" in p["Replicas"]["targets"][0]["expr"]
+    assert _steps(p["Replicas"]) == [4]

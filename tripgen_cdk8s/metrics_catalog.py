@@ -44,7 +44,6 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("container_memory_working_set_bytes", "gauge", CADVISOR),
     Metric("kube_pod_container_status_restarts_total", "counter", KSM),
     Metric("kube_pod_container_resource_limits", "gauge", KSM),
-    Metric("kube_pod_container_resource_requests", "gauge", KSM),
     Metric("kube_horizontalpodautoscaler_status_current_replicas", "gauge", KSM),
     Metric("kube_deployment_status_replicas_available", "gauge", KSM),
     Metric("keda_scaler_metrics_value", "gauge", KEDA),
