@@ -36,6 +36,7 @@ from .constructs import (  # noqa: E402
     ZoneSpreadPolicyProps,
     tripgen_alerts,
 )
+from .errors import ConfigError  # noqa: E402
 from .helmchart import ChartValues, HelmChart, ManifestChart  # noqa: E402
 from .labels import standard_labels  # noqa: E402
 from .quantities import format_bytes, format_millicores  # noqa: E402
@@ -112,6 +113,11 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
     services by name and the capacity warnings.  The ArgoCD objects follow in :func:`synthesize`,
     from the synthesised charts."""
     validate(env)
+    for cfg in env.services:
+        if cfg.name in (PLATFORM_CHART, GITOPS_DIR):
+            raise ConfigError(f"services.{cfg.name}.name", cfg.name,
+                              f"allowed: a name other than the charts generated beside the services "
+                              f"({PLATFORM_CHART}, {GITOPS_DIR})")
     warnings = check_capacity(env)
     app = cdk8s.App()
     charts: list[HelmChart] = []
