@@ -242,8 +242,8 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     import tripgen_cdk8s.app as app
     import tripgen_cdk8s.cli  # noqa: F401
     import tripgen_cdk8s.helm as helm
-    import tripgen_cdk8s.writer as writer
     import tripgen_cdk8s.overlays as overlays
+    import tripgen_cdk8s.writer as writer
     t_import = time.perf_counter() - t1
 
     timers.wrap(overlays, "load", "config: load overlay + validate")
