@@ -44,7 +44,7 @@ BAD = [
     (lambda: with_scaling("trip-service", min_replicas=9, max_replicas=5), "services.trip-service.scaling.max_replicas",
      "at least min_replicas"),
     (lambda: with_scaling("trip-service", min_replicas=1), "services.trip-service.scaling.min_replicas",
-     "in prod: at least 2"),
+     "allowed by guardrails.min_replicas: at least 2"),
     (lambda: with_scaling("user-service", cpu_utilization=120), "services.user-service.scaling.cpu_utilization",
      "1 to 100"),
     (lambda: with_scaling("ai-service", queue_name="ai_schedule"), "services.ai-service.scaling.queue_name",
@@ -176,3 +176,27 @@ def test_a_service_named_like_a_generated_chart_is_a_config_error():
         with pytest.raises(ConfigError) as err:
             build_app(renamed)
         assert err.value.field == f"services.{reserved}.name" and "tripgen-platform" in str(err.value)
+
+
+def test_guardrails_are_data_not_environment_names():
+    from tripgen_cdk8s.config import Guardrails, NginxIngress
+
+    # prod's rules follow its guardrails, whatever the environment is called
+    renamed = dataclasses.replace(with_image("user-service", tag="latest"), name="production")
+    with pytest.raises(ConfigError) as err:
+        validate(renamed)
+    assert err.value.field == "services.user-service.image.tag" and "guardrails.immutable_image_tags" in str(err.value)
+    relaxed = dataclasses.replace(renamed, guardrails=dataclasses.replace(PROD.guardrails, immutable_image_tags=False))
+    assert validate(relaxed) is relaxed
+    with pytest.raises(ConfigError) as err:
+        validate(dataclasses.replace(PROD, network_policy="allow-all"))
+    assert err.value.field == "network_policy" and "guardrails.require_default_deny" in str(err.value)
+    open_env = dataclasses.replace(PROD, guardrails=Guardrails(), network_policy="allow-all",
+                                   ingress=NginxIngress(name="api", host="api.example.com"))
+    assert validate(open_env) is open_env
+    with pytest.raises(ConfigError) as err:
+        validate(dataclasses.replace(open_env, guardrails=Guardrails(ingress_kinds=("AppGatewayIngress",))))
+    assert err.value.field == "ingress" and "guardrails.ingress_kinds: AppGatewayIngress" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        validate(dataclasses.replace(open_env, guardrails=Guardrails(ingress_kinds=("Traefik",))))
+    assert err.value.field == "guardrails.ingress_kinds[0]"

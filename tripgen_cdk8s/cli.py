@@ -254,7 +254,7 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
             (f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
              functools.partial(_capacity_errors, report)),
             *environment_checks(root, charts_dir, name, synthesis.charts, crd_dir,
-                                require_default_deny=synthesis.env.name == "prod", echo=click.echo),
+                                require_default_deny=synthesis.env.guardrails.require_default_deny, echo=click.echo),
         ]
         failed += run_checks(checks, click.echo)
         for warning in synthesis.warnings:

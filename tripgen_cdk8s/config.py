@@ -318,6 +318,29 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Guardrails:
+    """Rules an environment enforces on its own config, stated as data (prod sets them in its
+    overlay; the defaults enforce nothing beyond validity).
+
+    ``immutable_image_tags``: refuse mutable tags (``latest``, ``stable``, ...); default False.
+    ``min_replicas``: the replica floor of every workload (``replicas``, or ``scaling.min_replicas``
+    of an autoscaled one); default 1.
+    ``require_default_deny``: ``network_policy`` must be ``default-deny`` and ``validate`` checks
+    that every pod is selected by the default deny; default False.
+    ``ingress_kinds``: the ingress config classes allowed (``AppGatewayIngress``, ``NginxIngress``);
+    default () = any.
+    """
+
+    immutable_image_tags: bool = False
+    min_replicas: int = 1
+    require_default_deny: bool = False
+    ingress_kinds: tuple[str, ...] = ()
+
+
+INGRESS_KINDS = ("AppGatewayIngress", "NginxIngress")
+
+
+@dataclass(frozen=True)
 class Environment:
     """Everything one environment's charts are generated from."""
 
@@ -334,7 +357,7 @@ class Environment:
     messaging: Messaging = field(default_factory=Messaging)
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
-    min_replicas_floor: int = 2
+    guardrails: Guardrails = field(default_factory=Guardrails)
     zone_spread: bool = True
     pod_security_warn: str = "restricted"
     network_policy: str = "default-deny"
@@ -445,8 +468,9 @@ def _validate_image(path: str, image: Image, env: Environment) -> None:
     # The tag is the chart's appVersion and so the app.kubernetes.io/version label.
     _str(f"{path}.tag", image.tag, LABEL_VALUE, "a tag that is also a Kubernetes label value: at most 63 "
          "characters, letters, digits, '.', '_', '-', starting and ending with a letter or digit")
-    if env.name == "prod" and image.tag.lower() in MUTABLE_TAGS:
-        _fail(f"{path}.tag", image.tag, f"allowed in prod: an immutable release tag, not {'/'.join(MUTABLE_TAGS)}")
+    if env.guardrails.immutable_image_tags and image.tag.lower() in MUTABLE_TAGS:
+        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: an immutable release tag, "
+              f"not {'/'.join(MUTABLE_TAGS)}")
     if image.digest and not DIGEST.match(image.digest):
         _fail(f"{path}.digest", image.digest, "allowed: empty or sha256:<64 hex digits>")
     if image.pull_policy not in PULL_POLICIES:
@@ -464,8 +488,9 @@ def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
     _int(f"{path}.max_replicas", sc.max_replicas, 1, 1000)
     if sc.max_replicas < sc.min_replicas:
         _fail(f"{path}.max_replicas", sc.max_replicas, f"allowed: at least min_replicas ({sc.min_replicas})")
-    if env.name == "prod" and sc.min_replicas < env.min_replicas_floor:
-        _fail(f"{path}.min_replicas", sc.min_replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    if sc.min_replicas < env.guardrails.min_replicas:
+        _fail(f"{path}.min_replicas", sc.min_replicas,
+              f"allowed by guardrails.min_replicas: at least {env.guardrails.min_replicas}")
     _int(f"{path}.cpu_utilization", sc.cpu_utilization, 1, 100)
     _int(f"{path}.memory_utilization", sc.memory_utilization, 1, 100)
     _int(f"{path}.scale_down_stabilization_seconds", sc.scale_down_stabilization_seconds, 0, 3600)
@@ -498,8 +523,8 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         if not re.match(r"^/[A-Za-z0-9/_.-]*$", v):
             _fail(f"{path}.{attr}", v, "allowed: an absolute URL path")
     _validate_scaling(f"{path}.scaling", svc, env)
-    if env.name == "prod" and svc.scaling is None and svc.replicas < env.min_replicas_floor:
-        _fail(f"{path}.replicas", svc.replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    if svc.scaling is None and svc.replicas < env.guardrails.min_replicas:
+        _fail(f"{path}.replicas", svc.replicas, f"allowed by guardrails.min_replicas: at least {env.guardrails.min_replicas}")
     if svc.min_available is not None:
         _int(f"{path}.min_available", svc.min_available, 0, 1000)
         floor = svc.scaling.min_replicas if svc.scaling else svc.replicas
@@ -564,7 +589,7 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         if isinstance(sec, KeyVaultSecret) and env.key_vault is None:
             _fail(f"{path}.secrets[{i}]", sec.object_name, "allowed: SecretKeyRef (this environment has no key_vault)")
         if isinstance(sec, SecretKeyRef) and env.key_vault is not None:
-            _fail(f"{path}.secrets[{i}]", sec.secret, "allowed: KeyVaultSecret (prod reads secrets from Key Vault only)")
+            _fail(f"{path}.secrets[{i}]", sec.secret, "allowed: KeyVaultSecret (with key_vault, secrets come from Key Vault only)")
     if svc.identity_client_id and not GUID.match(svc.identity_client_id):
         _fail(f"{path}.identity_client_id", svc.identity_client_id, "allowed: empty or a lower-case GUID")
 
@@ -640,8 +665,16 @@ def validate(env: Environment) -> Environment:
         _fail("pod_security_warn", env.pod_security_warn, "allowed: restricted, baseline")
     if env.network_policy not in ("default-deny", "allow-all"):
         _fail("network_policy", env.network_policy, "allowed: default-deny, allow-all")
-    if env.name == "prod" and env.network_policy != "default-deny":
-        _fail("network_policy", env.network_policy, "allowed in prod: default-deny")
+    gr = env.guardrails
+    _check_types("guardrails", gr)
+    _int("guardrails.min_replicas", gr.min_replicas, 1, 100)
+    for i, kind in enumerate(gr.ingress_kinds):
+        if kind not in INGRESS_KINDS:
+            _fail(f"guardrails.ingress_kinds[{i}]", kind, f"allowed: {', '.join(INGRESS_KINDS)}")
+    if gr.require_default_deny and env.network_policy != "default-deny":
+        _fail("network_policy", env.network_policy, "allowed with guardrails.require_default_deny: default-deny")
+    if gr.ingress_kinds and env.ingress is not None and type(env.ingress).__name__ not in gr.ingress_kinds:
+        _fail("ingress", type(env.ingress).__name__, f"allowed by guardrails.ingress_kinds: {', '.join(gr.ingress_kinds)}")
     if env.network_policy == "default-deny" and not isinstance(env.ingress, AppGatewayIngress):
         _fail("ingress", type(env.ingress).__name__, "allowed with default-deny: AppGatewayIngress (its subnet is let in)")
     for i, name in enumerate(env.image_pull_secrets):
