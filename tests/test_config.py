@@ -96,6 +96,18 @@ BAD = [
     (lambda: dataclasses.replace(PROD, gitops=dataclasses.replace(PROD.gitops, sync_window=dataclasses.replace(
         PROD.gitops.sync_window, time_zone="Asia Seoul"))), "gitops.sync_window.time_zone", "IANA"),
     (lambda: dataclasses.replace(PROD, image_pull_secrets=("ACR_Pull",)), "image_pull_secrets[0]", "DNS subdomain"),
+    # Repeated entries would render twice or make a lookup ambiguous.
+    (lambda: dataclasses.replace(PROD, stores=PROD.stores + (PROD.stores[0],)), "stores[3]", "each store name once"),
+    (lambda: with_service("user-service", stores=PROD.service("user-service").stores + (dataclasses.replace(
+        PROD.service("user-service").stores[0], secret_alias="DB2"),)), "services.user-service.stores[2]",
+     "each store once per service"),
+    (lambda: with_service("trip-service", calls=("user-service", "user-service")), "services.trip-service.calls[1]",
+     "each callee once"),
+    (lambda: with_service("trip-service", api_prefixes=("/api/v1/trips", "/api/v1/users")),
+     "services.trip-service.api_prefixes[1]", "a path prefix no other service routes (user-service has it)"),
+    (lambda: with_service("trip-service", writable_paths=("/tmp", "/tmp")), "services.trip-service.writable_paths[1]",
+     "each path once"),
+    (lambda: dataclasses.replace(PROD, image_pull_secrets=("acr", "acr")), "image_pull_secrets[1]", "each Secret once"),
 ]
 
 

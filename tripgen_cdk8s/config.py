@@ -399,6 +399,16 @@ def _str(path: str, value: object, pattern: re.Pattern[str], allowed: str) -> No
         _fail(path, value, f"allowed: {allowed}")
 
 
+def _unique(path: str, values: tuple[object, ...] | list[object], allowed: str) -> None:
+    """Each of ``values`` once: a repeated entry would render twice (two volumes of one name, two
+    Ingress paths for one prefix, ...) or make a lookup by name ambiguous."""
+    seen: set[object] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            _fail(f"{path}[{i}]", value, f"allowed: {allowed}")
+        seen.add(value)
+
+
 def _cidr(path: str, value: object) -> None:
     try:
         ipaddress.ip_network(str(value), strict=True)
@@ -534,6 +544,12 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
                 svc.min_available,
                 f"allowed: below the minimum replicas ({floor}), otherwise node drains block",
             )
+    _unique(f"{path}.calls", svc.calls, "each callee once")
+    _unique(f"{path}.external_egress", svc.external_egress, "each host once")
+    _unique(f"{path}.writable_paths", svc.writable_paths, "each path once (each becomes an emptyDir volume)")
+    _unique(f"{path}.stores", [a.store for a in svc.stores], "each store once per service")
+    if isinstance(svc.scaling, HorizontalScaling):
+        _unique(f"{path}.scaling.pods_metrics", [m.name for m in svc.scaling.pods_metrics], "each metric once")
     for i, callee in enumerate(svc.calls):
         if callee not in names or callee == svc.name:
             _fail(f"{path}.calls[{i}]", callee, f"allowed: another service ({', '.join(sorted(names - {svc.name}))})")
@@ -610,6 +626,16 @@ def validate(env: Environment) -> Environment:
     names = [s.name for s in env.services]
     if len(set(names)) != len(names):
         _fail("services", names, "allowed: each service name once")
+    _unique("stores", [st.name for st in env.stores], "each store name once")
+    _unique("image_pull_secrets", env.image_pull_secrets, "each Secret once")
+    _unique("messaging", env.messaging.queues + env.messaging.topics, "each queue or topic name once")
+    owners: dict[str, str] = {}
+    for svc in env.services:
+        for i, prefix in enumerate(svc.api_prefixes):
+            if prefix in owners:
+                _fail(f"services.{svc.name}.api_prefixes[{i}]", prefix,
+                      f"allowed: a path prefix no other service routes ({owners[prefix]} has it)")
+            owners[prefix] = svc.name
     for st in env.stores:
         p = f"stores.{st.name}"
         _check_types(p, st)
