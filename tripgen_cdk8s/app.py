@@ -81,10 +81,10 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _base_config(env: Environment) -> dict[str, str]:
+def _base_config(env: Environment, port: int) -> dict[str, str]:
     c = env.cache
     cfg = {
-        "SERVER_PORT": "8080",
+        "SERVER_PORT": str(port),
         "SPRING_PROFILES_ACTIVE": env.spring_profile,
         "CACHE_L1_TYPE": "caffeine",
         "CACHE_L1_TTL": _duration(c.l1_ttl_seconds),
@@ -140,12 +140,13 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
 
 
 def _service(chart: HelmChart, cfg: Any, env: Environment) -> MicroService:
-    config = _base_config(env)
+    config = _base_config(env, cfg.port)
     if any(env.store(a.store).kind == "servicebus" for a in cfg.stores):
         config.update(_messaging_config(env))
     svc = MicroService(chart, "service", MicroServiceProps(
         name=cfg.name, namespace=env.namespace, image=cfg.image, resources=cfg.resources,
-        replicas=cfg.replicas, health_path=cfg.health_path, writable_paths=cfg.writable_paths,
+        replicas=cfg.replicas, port=cfg.port, health_path=cfg.health_path, liveness_path=cfg.liveness_path,
+        readiness_path=cfg.readiness_path, writable_paths=cfg.writable_paths,
         config=config, kubernetes_api_access=cfg.kubernetes_api_access,
         pod_labels={"tier": "application"}, strategy=cfg.strategy, rolling=env.rolling, delivery=env.delivery,
         image_pull_secrets=env.image_pull_secrets))
@@ -190,7 +191,8 @@ def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService
         assert isinstance(ing, AppGatewayIngress)
         NamespaceNetworkPolicies(platform, "network", NamespacePoliciesProps(
             namespace=env.namespace, labels=labels, gateway_subnet_cidr=ing.gateway_subnet_cidr,
-            monitoring_namespace=env.monitoring.namespace if env.monitoring else "monitoring"))
+            monitoring_namespace=env.monitoring.namespace if env.monitoring else "monitoring",
+            application_ports=tuple(sorted({c.port for c in env.services}))))
     else:
         AllowAllPolicy(platform, "network", namespace=env.namespace, labels=labels)
     if ing is not None:

@@ -175,14 +175,23 @@ STRATEGIES = ("rolling", "blueGreen", "canary")
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets."""
+    """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets.
+
+    ``api_prefixes``: the Ingress paths routed to it; default () = internal-only (no Ingress path,
+    reachable only by the services that ``calls`` it). ``port``: its HTTP port; default 8080.
+    ``health_path``: the Spring actuator health base; ``liveness_path`` / ``readiness_path``
+    override the probe paths (default ``<health_path>/liveness`` and ``/readiness``).
+    """
 
     name: str
     purpose: str
     image: Image
     resources: Resources
-    api_prefixes: tuple[str, ...]
+    api_prefixes: tuple[str, ...] = ()
     replicas: int = 1
+    port: int = 8080
+    liveness_path: str = ""
+    readiness_path: str = ""
     scaling: Scaling | None = None
     min_available: int | None = None
     health_path: str = "/actuator/health"
@@ -523,13 +532,14 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
     _validate_image(f"{path}.image", svc.image, env)
     _validate_resources(f"{path}.resources", svc.resources)
     _int(f"{path}.replicas", svc.replicas, 1, 1000)
-    if not svc.api_prefixes:
-        _fail(f"{path}.api_prefixes", svc.api_prefixes, "allowed: at least one path prefix such as /api/v1/users")
+    _int(f"{path}.port", svc.port, 1024, 65535)
     for i, p in enumerate(svc.api_prefixes):
         if not isinstance(p, str) or not re.match(r"^/[A-Za-z0-9/_.-]*$", p):
             _fail(f"{path}.api_prefixes[{i}]", p, "allowed: an absolute URL path such as /api/v1/users")
-    for attr in ("health_path", "metrics_path"):
+    for attr in ("health_path", "metrics_path", "liveness_path", "readiness_path"):
         v = getattr(svc, attr)
+        if attr.endswith("ness_path") and v == "":
+            continue  # derived from health_path
         if not re.match(r"^/[A-Za-z0-9/_.-]*$", v):
             _fail(f"{path}.{attr}", v, "allowed: an absolute URL path")
     _validate_scaling(f"{path}.scaling", svc, env)
@@ -629,6 +639,8 @@ def validate(env: Environment) -> Environment:
     _unique("stores", [st.name for st in env.stores], "each store name once")
     _unique("image_pull_secrets", env.image_pull_secrets, "each Secret once")
     _unique("messaging", env.messaging.queues + env.messaging.topics, "each queue or topic name once")
+    if env.ingress is not None and not any(svc.api_prefixes for svc in env.services):
+        _fail("ingress", type(env.ingress).__name__, "allowed: None when no service has api_prefixes (nothing to route)")
     owners: dict[str, str] = {}
     for svc in env.services:
         for i, prefix in enumerate(svc.api_prefixes):
