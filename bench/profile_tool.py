@@ -64,8 +64,8 @@ PHASES = [  # (label, function, file suffix); the innermost match names the phas
     ("build_app: constructs (jsii objects, patches)", "build_app", "tripgen_cdk8s/app.py"),
     ("synthesize: chart.to_json()", "synthesize", "tripgen_cdk8s/app.py"),
     ("helm: render chart files", "environment_files", "tripgen_cdk8s/helm.py"),
-    ("write: files to --out", "write_environment", "tripgen_cdk8s/helm.py"),
-    ("check: compare with charts/", "stale_files", "tripgen_cdk8s/helm.py"),
+    ("write: files to --out", "write_environments", "tripgen_cdk8s/writer.py"),
+    ("check: compare with charts/", "stale_files", "tripgen_cdk8s/writer.py"),
 ]
 
 IMPORT_SUB = [  # refine the import phase (innermost match)
@@ -243,6 +243,7 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     import tripgen_cdk8s.cli  # noqa: F401
     import tripgen_cdk8s.helm as helm
     import tripgen_cdk8s.overlays as overlays
+    import tripgen_cdk8s.writer as writer
     t_import = time.perf_counter() - t1
 
     timers.wrap(overlays, "load", "config: load overlay + validate")
@@ -253,7 +254,7 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     timers.wrap(helm, "dump_yaml", "helm: dump_yaml (inside render)")
     timers.wrap(helm, "render_template", "helm: render_template (inside render)")
     timers.wrap(helm.copy, "deepcopy", "copy.deepcopy (all callers)", reentrant_guard=True)
-    timers.wrap(helm, "write_environment", "write: files to --out")
+    timers.wrap(writer, "write_environments", "write: files to --out")
     timers.wrap(cdk8s.ApiObject, "add_json_patch", "ApiObject.add_json_patch (inside build_app)")
     for op in ("add", "replace", "remove"):
         timers.wrap(cdk8s.JsonPatch, op, "JsonPatch.add/replace/remove (inside build_app)")

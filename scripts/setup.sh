@@ -3,7 +3,8 @@
 #   scripts/setup.sh        -> what `python main.py synth` needs
 #   scripts/setup.sh test   -> also the test dependencies, the pinned helm binary (.tools/bin/helm)
 #                              checkov in its own venv (.venv-checkov) and mermaid-cli with
-#                              Debian chromium (.tools/mermaid) for the diagram tests, and promtool
+#                              Debian chromium (.tools/mermaid) for the diagram tests, Debian's
+#                              strace and chattr for the crash and read-only tests, and promtool
 #                              and amtool (Debian packages, no daemon started) for the alerting tests
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
@@ -24,6 +25,7 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-helm.sh
   scripts/install-checkov.sh
   scripts/install-mermaid.sh
+  scripts/install-debian-tools.sh
   scripts/install-prometheus-tools.sh
 else
   pip_install -e .

@@ -46,12 +46,18 @@ def test_synth_writes_one_line_per_chart_without_banner_and_is_deterministic(pro
     assert tree_bytes(project_copy / "charts") == first
 
 
-def test_synth_removes_stale_files(project_copy):
-    stale = project_copy / "charts" / "prod" / "user-service" / "templates" / "old-job.yaml"
+def test_synth_removes_the_files_it_generated_before_and_no_longer_generates(project_copy):
+    env_dir = project_copy / "charts" / "prod"
+    stale = env_dir / "user-service" / "templates" / "old-job.yaml"
     stale.write_text("kind: Job\n")
-    assert run_cli("synth", "--check", cwd=project_copy).returncode == 1
+    record = env_dir / ".tripgen-files"
+    record.write_text(record.read_text() + "user-service/templates/old-job.yaml\n")  # as an older synth left it
+    proc = run_cli("synth", "--check", cwd=project_copy)
+    assert proc.returncode == 1 and "charts/prod/user-service/templates/old-job.yaml" in proc.stderr
     assert run_cli("synth", cwd=project_copy).returncode == 0
     assert not stale.exists()
+    assert "old-job" not in record.read_text()
+    assert tree_bytes(project_copy / "charts") == tree_bytes(ROOT / "charts")
 
 
 def test_synth_out_and_set(project_copy, tmp_path):
@@ -88,6 +94,13 @@ BAD_INPUT = [
     (["--set", "nodot=1"], "--set"),
     (["--env", "staging"], "--env"),
     (["--bogus-flag"], "--bogus-flag"),
+    (["--set", "trip-service.image.tag=" + "a" * 100], "trip-service.image.tag"),
+    (["--set", "trip-service.image.tag=_v1.2.0-"], "trip-service.image.tag"),
+    (["--set", "trip-service.image.tag=v1.2.0\nx: y"], "trip-service.image.tag"),
+    (["--set", "trip-service.image.tag=TRIPGENHELMBINDING000000X"], "trip-service.image.tag"),
+    (["--set", "trip-service.autoscaling.minReplicas=20"], "trip-service.autoscaling.minReplicas"),
+    (["--set", "user-service.image.repository=User/Service"], "user-service.image.repository"),
+    (["--lock-timeout", "-1"], "--lock-timeout"),
 ]
 
 
@@ -97,7 +110,71 @@ def test_bad_input_exits_2_names_the_key_and_loses_nothing(project_copy, args, n
     proc = run_cli("synth", *args, cwd=project_copy)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert named in proc.stderr
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 4
+    assert "Traceback" not in proc.stderr and "    at " not in proc.stderr and "jsii" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 4  # click's usage errors add a usage line and a hint
+    assert tree_bytes(project_copy / "charts") == before
+
+
+# Bad values written into the prod overlay: (text in overlays/prod/config.py, its replacement, field named)
+BAD_OVERLAY = [
+    ('purpose="sign-up, login, JWT, profile"', 'purpose="login TRIPGENHELMBINDING000000X"', "services.user-service.purpose"),
+    ('purpose="sign-up, login, JWT, profile"', 'purpose="login TRIPGENHELMBINDING999999X"', "services.user-service.purpose"),
+    ('key_vault_object="{service}-db-password"', 'key_vault_object="{service}-db\\npassword"',
+     "stores.postgresql.key_vault_object"),
+    ('key_vault_object="{service}-db-password"', 'key_vault_object="{svc}-db-password"', "stores.postgresql.key_vault_object"),
+    ('key_vault_object="redis-access-key"', 'key_vault_object="redis-{{ .Release.Name }}"', "stores.redis.key_vault_object"),
+    ('object_name="openai-api-key"', 'object_name="openai}{key"', "services.ai-service.secrets[1].object_name"),
+    ('object_name="openai-api-key"', 'object_name="jwt-signing-key"', "services.ai-service.secrets[1].object_name"),
+    ('RELEASE_TAG = "v1.2.0"', 'RELEASE_TAG = "v1.2.0-" + "x" * 70', "services.user-service.image.tag"),
+    ('spring_profile="prod"', 'spring_profile="prod\\nmanagement: {}"', "spring_profile"),
+    ('tls_certificate="ssl-wildcard-cert"', 'tls_certificate="ssl wildcard"', "ingress.tls_certificate"),
+    ('name="tripgen-api"', 'name="TripGen API"', "ingress.name"),
+    ('time_zone="Asia/Seoul"', 'time_zone="Asia Seoul"', "gitops.sync_window.time_zone"),
+    ('taint_value="true"', 'taint_value="true!"', "node_pool.taint_value"),
+    ('"location-service"', '"tripgen-platform"', "services.tripgen-platform.name"),  # every mention renamed
+    ('"location-service"', '"argocd"', "services.argocd.name"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "named"), BAD_OVERLAY, ids=[b[2] + ":" + b[1][:30] for b in BAD_OVERLAY])
+def test_bad_overlay_values_exit_2_name_the_field_and_lose_nothing(project_copy, old, new, named):
+    cfg = project_copy / "overlays" / "prod" / "config.py"
+    text = cfg.read_text()
+    assert old in text
+    cfg.write_text(text.replace(old, new) if old.startswith('"') else text.replace(old, new, 1))
+    before = tree_bytes(project_copy / "charts")
+    for args in (["synth"], ["synth", "--check"]):
+        proc = run_cli(*args, cwd=project_copy)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert named in proc.stderr
+        assert "Traceback" not in proc.stderr and "    at " not in proc.stderr and "jsii" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert tree_bytes(project_copy / "charts") == before
+
+
+INTERNAL_ERROR = """
+import sys
+sys.path.insert(0, {root!r})
+import tripgen_cdk8s.app as app
+def broken(env):
+    raise KeyError("a bug")
+app.synthesize = broken
+from tripgen_cdk8s.cli import main
+sys.argv = ["tripgen", "synth"{debug}]
+main()
+"""
+
+
+def test_an_internal_error_is_one_line_exit_1_and_debug_shows_the_traceback(project_copy):
+    before = tree_bytes(project_copy / "charts")
+    proc = subprocess.run([sys.executable, "-c", INTERNAL_ERROR.format(root=str(ROOT), debug="")], cwd=project_copy,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: internal error (KeyError") and "--debug" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-c", INTERNAL_ERROR.format(root=str(ROOT), debug=', "--debug"')],
+                          cwd=project_copy, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr and "a bug" in proc.stderr
     assert tree_bytes(project_copy / "charts") == before
 
 
@@ -113,7 +190,7 @@ def test_broken_overlay_exits_2_without_traceback(project_copy):
 CRASH_MID_WRITE = """
 import sys
 sys.path.insert(0, {root!r})
-import tripgen_cdk8s.helm as helm
+import tripgen_cdk8s.writer as writer
 from tripgen_cdk8s.cli import main
 
 count = 0
@@ -124,7 +201,7 @@ def failing_open(path, mode="r", *args, **kwargs):
         if count == 20:
             raise OSError(28, "No space left on device (injected mid-write)")
     return open(path, mode, *args, **kwargs)
-helm.open = failing_open  # the writer's file opens; the 20th fails
+writer.open = failing_open  # the writer's file opens; the 20th fails
 sys.argv = ["tripgen", "synth", "--set", "trip-service.autoscaling.maxReplicas=14"]
 main()
 """
@@ -134,7 +211,7 @@ def test_an_interrupted_synth_leaves_the_previous_charts_whole(project_copy):
     before = tree_bytes(project_copy / "charts")
     proc = subprocess.run([sys.executable, "-c", CRASH_MID_WRITE.format(root=str(ROOT))], cwd=project_copy,
                           capture_output=True, text=True, check=False)
-    assert proc.returncode != 0 and "injected mid-write" in proc.stderr
+    assert proc.returncode == 2 and "injected mid-write" in proc.stderr and "Traceback" not in proc.stderr
     assert tree_bytes(project_copy / "charts") == before
     assert [p.name for p in (project_copy / "charts").iterdir() if p.name.startswith(".")] == []
 

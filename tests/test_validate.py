@@ -155,3 +155,27 @@ def test_validate_exits_1_when_a_chart_is_broken(project_copy):
     assert "FAIL prod: charts/ in sync with the config" in proc.stdout
     assert "FAIL prod/user-service: helm lint --strict and round trip" in proc.stdout
     assert "ok   prod/trip-service: helm lint --strict and round trip" in proc.stdout
+
+
+def test_a_missing_tool_is_one_failure_line_saying_how_to_get_it():
+    proc = run_cli("validate", "--env", "dev", env={"TRIPGEN_HELM": "/nonexistent/helm"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    missing = [line for line in proc.stdout.splitlines() if "helm not found" in line]
+    assert missing and all("set TRIPGEN_HELM" in line and "PATH" in line for line in missing)
+    assert "ok   dev: Kubernetes 1.29 schemas (strict)" in proc.stdout  # the other checks still run
+
+
+def test_tools_are_found_through_the_documented_environment_variables(helm):
+    proc = run_cli("validate", "--env", "dev", env={"TRIPGEN_HELM": helm, "TRIPGEN_CHECKOV": "/nonexistent/checkov"})
+    assert proc.returncode == 1
+    assert "ok   dev/user-service: helm lint --strict and round trip" in proc.stdout
+    assert "FAIL dev: checkov\n     checkov not installed: put checkov on PATH or set TRIPGEN_CHECKOV" in proc.stdout
+
+
+def test_validate_uses_the_crds_vendored_with_the_package_and_accepts_another_directory(tmp_path):
+    assert CRDS.name == "crds" and CRDS.parent.name == "tripgen_cdk8s"
+    assert (CRDS / "SOURCES.md").is_file() and (CRDS / "LICENSE-Apache-2.0.txt").is_file()
+    proc = run_cli("validate", "--env", "dev", "--crds", str(tmp_path), env={"TRIPGEN_CHECKOV": "/nonexistent"})
+    assert proc.returncode == 1
+    assert "FAIL dev: custom resources against their CRDs" in proc.stdout
+    assert "no CRD for argoproj.io/v1alpha1 Application" in proc.stdout

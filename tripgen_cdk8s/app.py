@@ -39,6 +39,7 @@ from .constructs import (  # noqa: E402
     ZoneSpreadPolicy,
     ZoneSpreadPolicyProps,
 )
+from .errors import ConfigError  # noqa: E402
 from .helmchart import ChartValues, HelmChart, ManifestChart  # noqa: E402
 from .labels import standard_labels  # noqa: E402
 from .observability import (  # noqa: E402
@@ -95,10 +96,10 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _base_config(env: Environment) -> dict[str, str]:
+def _base_config(env: Environment, port: int) -> dict[str, str]:
     c = env.cache
     cfg = {
-        "SERVER_PORT": "8080",
+        "SERVER_PORT": str(port),
         "SPRING_PROFILES_ACTIVE": env.spring_profile,
         "CACHE_L1_TYPE": "caffeine",
         "CACHE_L1_TTL": _duration(c.l1_ttl_seconds),
@@ -127,6 +128,11 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
     services by name and the capacity warnings.  The ArgoCD objects follow in :func:`synthesize`,
     from the synthesised charts."""
     validate(env)
+    for cfg in env.services:
+        if cfg.name in (PLATFORM_CHART, GITOPS_DIR):
+            raise ConfigError(f"services.{cfg.name}.name", cfg.name,
+                              f"allowed: a name other than the charts generated beside the services "
+                              f"({PLATFORM_CHART}, {GITOPS_DIR})")
     warnings = check_capacity(env)
     app = cdk8s.App()
     charts: list[HelmChart] = []
@@ -149,12 +155,13 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
 
 
 def _service(chart: HelmChart, cfg: Any, env: Environment) -> MicroService:
-    config = _base_config(env)
+    config = _base_config(env, cfg.port)
     if any(env.store(a.store).kind == "servicebus" for a in cfg.stores):
         config.update(_messaging_config(env))
     svc = MicroService(chart, "service", MicroServiceProps(
         name=cfg.name, namespace=env.namespace, image=cfg.image, resources=cfg.resources,
-        replicas=cfg.replicas, health_path=cfg.health_path, writable_paths=cfg.writable_paths,
+        replicas=cfg.replicas, port=cfg.port, health_path=cfg.health_path, liveness_path=cfg.liveness_path,
+        readiness_path=cfg.readiness_path, writable_paths=cfg.writable_paths,
         config=config, kubernetes_api_access=cfg.kubernetes_api_access,
         pod_labels={"tier": "application"}, strategy=cfg.strategy, rolling=env.rolling, delivery=env.delivery,
         image_pull_secrets=env.image_pull_secrets))
@@ -217,7 +224,8 @@ def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService
         assert isinstance(ing, AppGatewayIngress)
         NamespaceNetworkPolicies(platform, "network", NamespacePoliciesProps(
             namespace=env.namespace, labels=labels, gateway_subnet_cidr=ing.gateway_subnet_cidr,
-            monitoring_namespace=env.monitoring.namespace if env.monitoring else "monitoring"))
+            monitoring_namespace=env.monitoring.namespace if env.monitoring else "monitoring",
+            application_ports=tuple(sorted({c.port for c in env.services}))))
     else:
         AllowAllPolicy(platform, "network", namespace=env.namespace, labels=labels)
     if ing is not None:

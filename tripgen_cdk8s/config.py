@@ -26,6 +26,22 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# Kubernetes label values: at most 63 characters, alphanumeric at both ends (labels, Chart versions).
+LABEL_VALUE = re.compile(r"^(?=.{0,63}$)(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# A qualified label key such as application-workload or example.com/pool.
+LABEL_KEY = re.compile(r"^(([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?/)?"
+                       r"(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+KEY_VAULT_OBJECT = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+SERVICE_PLACEHOLDER = "{service}"
+SPRING_PROFILES = re.compile(r"^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$")
+TIME_ZONE = re.compile(r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$")
+APPGW_CERTIFICATE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+WAF_POLICY_ID = re.compile(r"^(/subscriptions/[0-9a-f-]*/resourceGroups/[-\w.()]{1,90}/providers/"
+                           r"Microsoft\.Network/ApplicationGatewayWebApplicationFirewallPolicies/[-\w.]{1,128})?$")
+VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]{1,60}$")
+# The writer's placeholder form (tripgen_cdk8s.helm.PLACEHOLDER_PREFIX): refused in config text.
+PLACEHOLDER_FORM = "TRIPGENHELMBINDING"
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 MUTABLE_TAGS = ("latest", "stable", "main", "master", "dev", "prod")
 
@@ -107,7 +123,9 @@ class PrivateEndpointStore:
     """A backing store reached through an Azure private endpoint (spec 7).
 
     ``kind`` decides the environment variables a service gets; ``key_vault_object`` names the
-    Key Vault secret holding its credential (``{service}`` is replaced by the service name).
+    Key Vault secret holding its credential: Key Vault object-name characters (letters, digits,
+    ``-``), where the one placeholder ``{service}`` stands for the name of the service that attaches
+    the store (``{service}-db-password`` -> ``trip-service-db-password``).
     """
 
     name: str
@@ -157,14 +175,23 @@ STRATEGIES = ("rolling", "blueGreen", "canary")
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets."""
+    """One TripGen microservice: image, sizing, scaling, probes, network intent and secrets.
+
+    ``api_prefixes``: the Ingress paths routed to it; default () = internal-only (no Ingress path,
+    reachable only by the services that ``calls`` it). ``port``: its HTTP port; default 8080.
+    ``health_path``: the Spring actuator health base; ``liveness_path`` / ``readiness_path``
+    override the probe paths (default ``<health_path>/liveness`` and ``/readiness``).
+    """
 
     name: str
     purpose: str
     image: Image
     resources: Resources
-    api_prefixes: tuple[str, ...]
+    api_prefixes: tuple[str, ...] = ()
     replicas: int = 1
+    port: int = 8080
+    liveness_path: str = ""
+    readiness_path: str = ""
     scaling: Scaling | None = None
     min_available: int | None = None
     health_path: str = "/actuator/health"
@@ -333,6 +360,29 @@ class Telemetry:
 
 
 @dataclass(frozen=True)
+class Guardrails:
+    """Rules an environment enforces on its own config, stated as data (prod sets them in its
+    overlay; the defaults enforce nothing beyond validity).
+
+    ``immutable_image_tags``: refuse mutable tags (``latest``, ``stable``, ...); default False.
+    ``min_replicas``: the replica floor of every workload (``replicas``, or ``scaling.min_replicas``
+    of an autoscaled one); default 1.
+    ``require_default_deny``: ``network_policy`` must be ``default-deny`` and ``validate`` checks
+    that every pod is selected by the default deny; default False.
+    ``ingress_kinds``: the ingress config classes allowed (``AppGatewayIngress``, ``NginxIngress``);
+    default () = any.
+    """
+
+    immutable_image_tags: bool = False
+    min_replicas: int = 1
+    require_default_deny: bool = False
+    ingress_kinds: tuple[str, ...] = ()
+
+
+INGRESS_KINDS = ("AppGatewayIngress", "NginxIngress")
+
+
+@dataclass(frozen=True)
 class Environment:
     """Everything one environment's charts are generated from."""
 
@@ -349,7 +399,7 @@ class Environment:
     messaging: Messaging = field(default_factory=Messaging)
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
-    min_replicas_floor: int = 2
+    guardrails: Guardrails = field(default_factory=Guardrails)
     zone_spread: bool = True
     pod_security_warn: str = "restricted"
     network_policy: str = "default-deny"
@@ -392,6 +442,16 @@ def _str(path: str, value: object, pattern: re.Pattern[str], allowed: str) -> No
         _fail(path, value, f"allowed: {allowed}")
 
 
+def _unique(path: str, values: tuple[object, ...] | list[object], allowed: str) -> None:
+    """Each of ``values`` once: a repeated entry would render twice (two volumes of one name, two
+    Ingress paths for one prefix, ...) or make a lookup by name ambiguous."""
+    seen: set[object] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            _fail(f"{path}[{i}]", value, f"allowed: {allowed}")
+        seen.add(value)
+
+
 def _cidr(path: str, value: object) -> None:
     try:
         ipaddress.ip_network(str(value), strict=True)
@@ -399,6 +459,29 @@ def _cidr(path: str, value: object) -> None:
         _fail(path, value, "allowed: an IPv4 network in CIDR notation such as 10.0.2.0/24")
     if not isinstance(value, str):
         _fail(path, value, "allowed: a CIDR string")
+
+
+def _check_text(path: str, value: object) -> None:
+    """Every string of the config, wherever it lands: no control characters (a newline would
+    inject YAML or a header), and never the writer's placeholder form."""
+    if isinstance(value, str):
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            _fail(path, value, "allowed: text without control characters (newline, tab, ...)")
+        if PLACEHOLDER_FORM in value.upper():
+            _fail(path, value, f"allowed: text without {PLACEHOLDER_FORM} (reserved for the chart writer)")
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            _check_text(f"{path}.{f.name}" if path else f.name, getattr(value, f.name))
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            name = getattr(item, "name", None)
+            keyed = path in ("services", "stores") and isinstance(name, str)
+            _check_text(f"{path}.{name}" if keyed else f"{path}[{i}]", item)
+
+
+def key_vault_object_name(template: str, service: str) -> str:
+    """The Key Vault object a store's ``key_vault_object`` names for ``service``."""
+    return template.replace(SERVICE_PLACEHOLDER, service)
 
 
 def _check_types(path: str, obj: object) -> None:
@@ -435,8 +518,12 @@ def _validate_image(path: str, image: Image, env: Environment) -> None:
     _str(f"{path}.registry", image.registry, HOSTNAME, "a registry host name such as acrtrpgenprod.azurecr.io")
     _str(f"{path}.repository", image.repository, REPOSITORY, "a lower-case repository path")
     _str(f"{path}.tag", image.tag, IMAGE_TAG, "a Docker tag (letters, digits, '.', '_', '-')")
-    if env.name == "prod" and image.tag.lower() in MUTABLE_TAGS:
-        _fail(f"{path}.tag", image.tag, f"allowed in prod: an immutable release tag, not {'/'.join(MUTABLE_TAGS)}")
+    # The tag is the chart's appVersion and so the app.kubernetes.io/version label.
+    _str(f"{path}.tag", image.tag, LABEL_VALUE, "a tag that is also a Kubernetes label value: at most 63 "
+         "characters, letters, digits, '.', '_', '-', starting and ending with a letter or digit")
+    if env.guardrails.immutable_image_tags and image.tag.lower() in MUTABLE_TAGS:
+        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: an immutable release tag, "
+              f"not {'/'.join(MUTABLE_TAGS)}")
     if image.digest and not DIGEST.match(image.digest):
         _fail(f"{path}.digest", image.digest, "allowed: empty or sha256:<64 hex digits>")
     if image.pull_policy not in PULL_POLICIES:
@@ -454,8 +541,9 @@ def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
     _int(f"{path}.max_replicas", sc.max_replicas, 1, 1000)
     if sc.max_replicas < sc.min_replicas:
         _fail(f"{path}.max_replicas", sc.max_replicas, f"allowed: at least min_replicas ({sc.min_replicas})")
-    if env.name == "prod" and sc.min_replicas < env.min_replicas_floor:
-        _fail(f"{path}.min_replicas", sc.min_replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    if sc.min_replicas < env.guardrails.min_replicas:
+        _fail(f"{path}.min_replicas", sc.min_replicas,
+              f"allowed by guardrails.min_replicas: at least {env.guardrails.min_replicas}")
     _int(f"{path}.cpu_utilization", sc.cpu_utilization, 1, 100)
     _int(f"{path}.memory_utilization", sc.memory_utilization, 1, 100)
     _int(f"{path}.scale_down_stabilization_seconds", sc.scale_down_stabilization_seconds, 0, 3600)
@@ -478,18 +566,19 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
     _validate_image(f"{path}.image", svc.image, env)
     _validate_resources(f"{path}.resources", svc.resources)
     _int(f"{path}.replicas", svc.replicas, 1, 1000)
-    if not svc.api_prefixes:
-        _fail(f"{path}.api_prefixes", svc.api_prefixes, "allowed: at least one path prefix such as /api/v1/users")
+    _int(f"{path}.port", svc.port, 1024, 65535)
     for i, p in enumerate(svc.api_prefixes):
         if not isinstance(p, str) or not re.match(r"^/[A-Za-z0-9/_.-]*$", p):
             _fail(f"{path}.api_prefixes[{i}]", p, "allowed: an absolute URL path such as /api/v1/users")
-    for attr in ("health_path", "metrics_path"):
+    for attr in ("health_path", "metrics_path", "liveness_path", "readiness_path"):
         v = getattr(svc, attr)
+        if attr.endswith("ness_path") and v == "":
+            continue  # derived from health_path
         if not re.match(r"^/[A-Za-z0-9/_.-]*$", v):
             _fail(f"{path}.{attr}", v, "allowed: an absolute URL path")
     _validate_scaling(f"{path}.scaling", svc, env)
-    if env.name == "prod" and svc.scaling is None and svc.replicas < env.min_replicas_floor:
-        _fail(f"{path}.replicas", svc.replicas, f"allowed in prod: at least {env.min_replicas_floor}")
+    if svc.scaling is None and svc.replicas < env.guardrails.min_replicas:
+        _fail(f"{path}.replicas", svc.replicas, f"allowed by guardrails.min_replicas: at least {env.guardrails.min_replicas}")
     if svc.min_available is not None:
         _int(f"{path}.min_available", svc.min_available, 0, 1000)
         floor = svc.scaling.min_replicas if svc.scaling else svc.replicas
@@ -499,6 +588,12 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
                 svc.min_available,
                 f"allowed: below the minimum replicas ({floor}), otherwise node drains block",
             )
+    _unique(f"{path}.calls", svc.calls, "each callee once")
+    _unique(f"{path}.external_egress", svc.external_egress, "each host once")
+    _unique(f"{path}.writable_paths", svc.writable_paths, "each path once (each becomes an emptyDir volume)")
+    _unique(f"{path}.stores", [a.store for a in svc.stores], "each store once per service")
+    if isinstance(svc.scaling, HorizontalScaling):
+        _unique(f"{path}.scaling.pods_metrics", [m.name for m in svc.scaling.pods_metrics], "each metric once")
     for i, callee in enumerate(svc.calls):
         if callee not in names or callee == svc.name:
             _fail(f"{path}.calls[{i}]", callee, f"allowed: another service ({', '.join(sorted(names - {svc.name}))})")
@@ -519,13 +614,31 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
             _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
                  "a Key Vault object name (letters, digits, hyphens)")
         elif isinstance(sec, SecretKeyRef):
-            _str(f"{path}.secrets[{i}].secret", sec.secret, DNS_LABEL, "a Secret name")
+            _str(f"{path}.secrets[{i}].secret", sec.secret, DNS_SUBDOMAIN, "a Secret name (DNS subdomain)")
             _str(f"{path}.secrets[{i}].key", sec.key, re.compile(r"^[-._a-zA-Z0-9]{1,253}$"), "a Secret key")
         else:
             _fail(f"{path}.secrets[{i}]", sec, "allowed: KeyVaultSecret or SecretKeyRef")
         _str(f"{path}.secrets[{i}].alias", sec.alias, ENV_VAR, "an environment-variable name")
     if len(set(aliases)) != len(aliases):
         _fail(f"{path}.secrets", aliases, "allowed: each alias (file name under /mnt/secrets) once")
+    if env.key_vault is not None:
+        vault_objects = [(f"{path}.stores[{i}]", key_vault_object_name(env.store(a.store).key_vault_object, svc.name))
+                         for i, a in enumerate(svc.stores)]
+        vault_objects += [(f"{path}.secrets[{i}].object_name", s.object_name)
+                          for i, s in enumerate(svc.secrets) if isinstance(s, KeyVaultSecret)]
+        seen: set[str] = set()
+        for field_path, obj_name in vault_objects:
+            if not KEY_VAULT_OBJECT.match(obj_name):
+                _fail(field_path, obj_name, "allowed: a Key Vault object name of at most 127 letters, digits and '-' "
+                      "(with {service} replaced by the service name)")
+            if obj_name in seen:
+                _fail(field_path, obj_name, "allowed: each Key Vault object once per service "
+                      "(one object under two aliases: mount it once and read one alias)")
+            seen.add(obj_name)
+    chart_label = f"{svc.name}-{env.chart_version}"
+    if not LABEL_VALUE.match(chart_label):
+        _fail(f"{path}.name", svc.name, f"allowed: a name short enough that the label helm.sh/chart={chart_label} "
+              "has at most 63 characters")
     for i, wp in enumerate(svc.writable_paths):
         if not isinstance(wp, str) or not re.match(r"^/[a-z0-9/_-]+$", wp):
             _fail(f"{path}.writable_paths[{i}]", wp, "allowed: an absolute directory path")
@@ -536,7 +649,7 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         if isinstance(sec, KeyVaultSecret) and env.key_vault is None:
             _fail(f"{path}.secrets[{i}]", sec.object_name, "allowed: SecretKeyRef (this environment has no key_vault)")
         if isinstance(sec, SecretKeyRef) and env.key_vault is not None:
-            _fail(f"{path}.secrets[{i}]", sec.secret, "allowed: KeyVaultSecret (prod reads secrets from Key Vault only)")
+            _fail(f"{path}.secrets[{i}]", sec.secret, "allowed: KeyVaultSecret (with key_vault, secrets come from Key Vault only)")
     if svc.identity_client_id and not GUID.match(svc.identity_client_id):
         _fail(f"{path}.identity_client_id", svc.identity_client_id, "allowed: empty or a lower-case GUID")
 
@@ -544,16 +657,31 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
 def validate(env: Environment) -> Environment:
     """Check every value of ``env``; return it unchanged or raise ConfigError."""
     _check_types("", env)
+    _check_text("", env)
     _str("name", env.name, DNS_LABEL, "a DNS label such as prod or dev")
     _str("namespace", env.namespace, DNS_LABEL, "a DNS label")
+    _str("spring_profile", env.spring_profile, SPRING_PROFILES, "Spring profile names separated by commas")
     if env.pod_security not in ("restricted", "baseline"):
         _fail("pod_security", env.pod_security, "allowed: restricted, baseline")
-    _str("chart_version", env.chart_version, re.compile(r"^\d+\.\d+\.\d+$"), "a SemVer version such as 1.0.0")
+    _str("chart_version", env.chart_version, re.compile(r"^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$"),
+         "a SemVer version such as 1.0.0 (numbers of at most 4 digits)")
     if not env.services:
         _fail("services", env.services, "allowed: at least one service")
     names = [s.name for s in env.services]
     if len(set(names)) != len(names):
         _fail("services", names, "allowed: each service name once")
+    _unique("stores", [st.name for st in env.stores], "each store name once")
+    _unique("image_pull_secrets", env.image_pull_secrets, "each Secret once")
+    _unique("messaging", env.messaging.queues + env.messaging.topics, "each queue or topic name once")
+    if env.ingress is not None and not any(svc.api_prefixes for svc in env.services):
+        _fail("ingress", type(env.ingress).__name__, "allowed: None when no service has api_prefixes (nothing to route)")
+    owners: dict[str, str] = {}
+    for svc in env.services:
+        for i, prefix in enumerate(svc.api_prefixes):
+            if prefix in owners:
+                _fail(f"services.{svc.name}.api_prefixes[{i}]", prefix,
+                      f"allowed: a path prefix no other service routes ({owners[prefix]} has it)")
+            owners[prefix] = svc.name
     for st in env.stores:
         p = f"stores.{st.name}"
         _check_types(p, st)
@@ -570,9 +698,22 @@ def validate(env: Environment) -> Environment:
                   "required without key_vault")
         if env.key_vault is not None and not st.key_vault_object:
             _fail(f"{p}.key_vault_object", st.key_vault_object, "allowed: the Key Vault object holding the credential")
+        if st.key_vault_object and not KEY_VAULT_OBJECT.match(key_vault_object_name(st.key_vault_object, "s")):
+            _fail(f"{p}.key_vault_object", st.key_vault_object, "allowed: Key Vault object-name characters "
+                  "(letters, digits, '-'), with {service} as the only placeholder")
+        _str(f"{p}.name", st.name, DNS_LABEL, "a DNS label (lower-case letters, digits, '-')")
+        if st.existing_secret:
+            _str(f"{p}.existing_secret", st.existing_secret, DNS_SUBDOMAIN, "a Secret name (DNS subdomain)")
+        if st.existing_secret_key:
+            _str(f"{p}.existing_secret_key", st.existing_secret_key, re.compile(r"^[-._a-zA-Z0-9]{1,253}$"),
+                 "a Secret key (letters, digits, '-', '_', '.')")
     np_ = env.node_pool
     _check_types("node_pool", np_)
-    _str("node_pool.name", np_.name, DNS_LABEL, "a node pool name")
+    _str("node_pool.name", np_.name, re.compile(r"^[a-z][a-z0-9]{0,11}$"),
+         "an AKS node pool name (lower-case letters and digits, at most 12, starting with a letter)")
+    _str("node_pool.taint_key", np_.taint_key, LABEL_KEY, "a taint key (a qualified label key)")
+    _str("node_pool.taint_value", np_.taint_value, LABEL_VALUE, "a taint value (a label value)")
+    _str("node_pool.vm_size", np_.vm_size, VM_SIZE, "an Azure VM size such as Standard_D4s_v3")
     _int("node_pool.min_nodes", np_.min_nodes, 1, 1000)
     _int("node_pool.max_nodes", np_.max_nodes, np_.min_nodes, 1000)
     if not is_cpu(np_.allocatable_cpu):
@@ -582,20 +723,34 @@ def validate(env: Environment) -> Environment:
     if env.ingress is not None:
         ing = env.ingress
         _check_types("ingress", ing)
+        _str("ingress.name", ing.name, DNS_SUBDOMAIN, "an Ingress name (DNS subdomain)")
+        _str("ingress.class_name", ing.class_name, DNS_SUBDOMAIN, "an IngressClass name (DNS subdomain)")
         _str("ingress.host", ing.host, HOSTNAME, "a host name such as api.tripgen.com")
         _int("ingress.request_timeout_seconds", ing.request_timeout_seconds, 1, 3600)
         if isinstance(ing, AppGatewayIngress):
             _cidr("ingress.gateway_subnet_cidr", ing.gateway_subnet_cidr)
+            _str("ingress.tls_certificate", ing.tls_certificate, APPGW_CERTIFICATE,
+                 "an Application Gateway SSL certificate name (letters, digits, '.', '_', '-'; at most 80)")
+            _str("ingress.waf_policy_id", ing.waf_policy_id, WAF_POLICY_ID, "empty or the resource ID of an "
+                 "ApplicationGatewayWebApplicationFirewallPolicies object")
     if env.pod_security_warn not in ("restricted", "baseline"):
         _fail("pod_security_warn", env.pod_security_warn, "allowed: restricted, baseline")
     if env.network_policy not in ("default-deny", "allow-all"):
         _fail("network_policy", env.network_policy, "allowed: default-deny, allow-all")
-    if env.name == "prod" and env.network_policy != "default-deny":
-        _fail("network_policy", env.network_policy, "allowed in prod: default-deny")
+    gr = env.guardrails
+    _check_types("guardrails", gr)
+    _int("guardrails.min_replicas", gr.min_replicas, 1, 100)
+    for i, kind in enumerate(gr.ingress_kinds):
+        if kind not in INGRESS_KINDS:
+            _fail(f"guardrails.ingress_kinds[{i}]", kind, f"allowed: {', '.join(INGRESS_KINDS)}")
+    if gr.require_default_deny and env.network_policy != "default-deny":
+        _fail("network_policy", env.network_policy, "allowed with guardrails.require_default_deny: default-deny")
+    if gr.ingress_kinds and env.ingress is not None and type(env.ingress).__name__ not in gr.ingress_kinds:
+        _fail("ingress", type(env.ingress).__name__, f"allowed by guardrails.ingress_kinds: {', '.join(gr.ingress_kinds)}")
     if env.network_policy == "default-deny" and not isinstance(env.ingress, AppGatewayIngress):
         _fail("ingress", type(env.ingress).__name__, "allowed with default-deny: AppGatewayIngress (its subnet is let in)")
     for i, name in enumerate(env.image_pull_secrets):
-        _str(f"image_pull_secrets[{i}]", name, DNS_LABEL, "a Secret name")
+        _str(f"image_pull_secrets[{i}]", name, DNS_SUBDOMAIN, "a Secret name (DNS subdomain)")
     r = env.rolling
     _int("rolling.max_surge", r.max_surge, 0, 100)
     _int("rolling.max_unavailable", r.max_unavailable, 0, 100)
@@ -618,12 +773,18 @@ def validate(env: Environment) -> Environment:
     _str("gitops.target_revision", g.target_revision, re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch, tag or commit")
     _str("gitops.argocd_namespace", g.argocd_namespace, DNS_LABEL, "a namespace")
     _str("gitops.project", g.project, DNS_LABEL, "an AppProject name")
+    if env.monitoring is not None:
+        _str("monitoring.namespace", env.monitoring.namespace, DNS_LABEL, "a namespace")
     if g.sync_window is not None:
         w = g.sync_window
         if w.kind not in ("allow", "deny"):
             _fail("gitops.sync_window.kind", w.kind, "allowed: allow, deny")
         _str("gitops.sync_window.schedule", w.schedule, re.compile(r"^\S+( \S+){4}$"), "a five-field cron schedule")
         _str("gitops.sync_window.duration", w.duration, re.compile(r"^[0-9]+[hm]$"), "a duration such as 2h")
+        _str("gitops.sync_window.time_zone", w.time_zone, TIME_ZONE, "an IANA time zone such as Asia/Seoul")
+        for i, pattern in enumerate(w.applications):
+            _str(f"gitops.sync_window.applications[{i}]", pattern, re.compile(r"^[a-z0-9*?][-a-z0-9*?.]{0,252}$"),
+                 "an Application name or glob such as * or tripgen-*")
     if env.key_vault is not None:
         _str("key_vault.name", env.key_vault.name, re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"),
              "3-24 letters, digits and hyphens (Key Vault names have no underscores)")

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable
-from pathlib import Path
+import secrets
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -22,8 +19,10 @@ import yaml
 from .helmchart import Binding, ChartValues, ValueParam
 from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
 
-SENTINEL = "TRIPGENHELMBINDING{:06d}X"
-SENTINEL_RE = re.compile(r"TRIPGENHELMBINDING(\d{6})X")
+PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
+"""Bound fields are first replaced by ``<prefix><nonce>N<index>X`` placeholders, dumped as YAML, then
+by their Go templates.  The nonce is random per rendered object, so no text in the object can
+match one; config validation also refuses strings containing the prefix."""
 
 GROUP_DESCRIPTIONS = {
     "image": "Container image; the digest, when set, pins the image instead of the tag",
@@ -111,10 +110,11 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
     """One object as a Helm template: bound fields and standard labels become Go templates."""
     work = copy.deepcopy(obj)
     templates: list[str] = []
+    nonce = secrets.token_hex(8).upper()
 
     def sentinel(template: str) -> str:
         templates.append(template)
-        return SENTINEL.format(len(templates) - 1)
+        return f"{PLACEHOLDER_PREFIX}{nonce}N{len(templates) - 1}X"
 
     for b in bindings:
         actual = _get(work, b.path)
@@ -135,8 +135,10 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
                 walk(item)
 
     walk(work)
+    # Text that looks like a Go template is data: `{{` is emitted through a template that prints it.
     text = dump_yaml(work).replace("{{", '{{ "{{" }}')
-    return SENTINEL_RE.sub(lambda m: templates[int(m.group(1))], text)
+    pattern = re.compile(PLACEHOLDER_PREFIX + nonce + r"N(\d+)X")
+    return pattern.sub(lambda m: templates[int(m.group(1))], text)
 
 
 def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
@@ -294,70 +296,3 @@ def environment_files(charts: Iterable[Any]) -> dict[str, str]:
         for rel, text in produced.items():
             files[f"{chart.name}/{rel}"] = text
     return files
-
-
-# ---------------------------------------------------------------------------- writing
-
-
-def _write_tree(root: Path, files: dict[str, str], on_file: Callable[[str], None] | None = None) -> None:
-    for directory in sorted({os.path.dirname(rel) for rel in files}):
-        (root / directory).mkdir(parents=True, exist_ok=True)
-    for rel, text in sorted(files.items()):
-        path = root / rel
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if on_file is not None:
-            on_file(rel)
-
-
-def recover(out: Path) -> None:
-    """Finish a swap that a crash interrupted: put back the previous environment directory."""
-    if not out.exists():
-        return
-    for old in out.glob(".old-*"):
-        target = out / old.name[len(".old-"):]
-        if target.exists():
-            shutil.rmtree(old)
-        else:
-            old.rename(target)
-    for tmp in out.glob(".new-*"):
-        shutil.rmtree(tmp)
-
-
-def write_environment(out: Path, env: str, files: dict[str, str],
-                      on_file: Callable[[str], None] | None = None) -> None:
-    """Write ``out/<env>/`` atomically: build it completely beside the old one, then swap.
-
-    A failure before the swap leaves the previous directory untouched; stale files disappear
-    because the whole directory is replaced.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    recover(out)
-    new = Path(tempfile.mkdtemp(prefix=f".new-{env}-", dir=out))
-    try:
-        _write_tree(new, files, on_file)
-        for d in [new, *[p for p in new.rglob("*") if p.is_dir()]]:
-            os.chmod(d, 0o755)
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    target, old = out / env, out / f".old-{env}"
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-def stale_files(out: Path, env: str, files: dict[str, str]) -> list[str]:
-    """Paths (relative to ``out``) that differ from, are missing from, or are extra to ``files``."""
-    root = out / env
-    stale = []
-    existing = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-    for rel, text in files.items():
-        path = root / rel
-        if rel not in existing or path.read_text(encoding="utf-8") != text:
-            stale.append(f"{env}/{rel}")
-    stale += [f"{env}/{rel}" for rel in existing - set(files)]
-    return sorted(stale)
-

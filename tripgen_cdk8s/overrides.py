@@ -82,6 +82,11 @@ def _coerce(current: Any, raw: str, field: str) -> Any:
     return raw
 
 
+def _value_of(assignments: list[str], set_key: str) -> str:
+    """The raw value the last ``--set`` of ``set_key`` gave."""
+    return [a.split("=", 1)[1] for a in assignments if a.split("=", 1)[0] == set_key][-1]
+
+
 def apply_overrides(env: Environment, assignments: list[str]) -> Environment:
     """``env`` with every applicable ``--set`` applied, validated; ConfigError/UsageError otherwise."""
     applied: list[tuple[str, str]] = []
@@ -113,4 +118,9 @@ def apply_overrides(env: Environment, assignments: list[str]) -> Environment:
         for config_path, set_key in applied:
             if err.field == config_path:
                 raise ConfigError(f"--set {set_key} ({config_path})", err.value, err.allowed) from None
-        raise
+        # The value set is fine alone but breaks a rule with another field (min above max, ...):
+        # name the key that was set, then the rule it broke.
+        touched = [(p, k) for p, k in applied if err.field.startswith(p.rsplit(".", 1)[0] + ".")] or applied
+        config_path, set_key = touched[-1]
+        raise ConfigError(f"--set {set_key} ({config_path})", _value_of(assignments, set_key),
+                          f"conflicts with {err.field}={err.value!r}: {err.allowed}") from None

@@ -274,10 +274,29 @@ def check_unique(objs: list[Obj]) -> list[str]:
 # ---------------------------------------------------------------------------- tools
 
 
+HELM_MISSING = ("helm not found: put helm 3 on PATH or set TRIPGEN_HELM=/path/to/helm "
+                "(in a checkout, scripts/install-helm.sh installs the pinned v3.17.1)")
+CHECKOV_MISSING = ("checkov not installed: put checkov on PATH or set TRIPGEN_CHECKOV=/path/to/checkov "
+                   "(in a checkout, scripts/install-checkov.sh installs it in its own venv)")
+
+
+def _find_tool(root: Path, env_var: str, rel: str, name: str) -> str | None:
+    """``$env_var`` when set, else the copy the project installs (``rel``), else ``name`` on PATH."""
+    explicit = os.environ.get(env_var)
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    local = tool_path(root, rel)
+    return str(local) if local else shutil.which(name)
+
+
 def find_helm(root: Path) -> str | None:
-    """The project's pinned helm, else one on PATH."""
-    local = tool_path(root, ".tools/bin/helm")
-    return str(local) if local else shutil.which("helm")
+    """``$TRIPGEN_HELM``, else the project's pinned helm (``.tools/bin/helm``), else helm on PATH."""
+    return _find_tool(root, "TRIPGEN_HELM", ".tools/bin/helm", "helm")
+
+
+def find_checkov(root: Path) -> str | None:
+    """``$TRIPGEN_CHECKOV``, else the project's checkov venv (``.venv-checkov``), else checkov on PATH."""
+    return _find_tool(root, "TRIPGEN_CHECKOV", ".venv-checkov/bin/checkov", "checkov")
 
 
 def check_helm(helm: str, chart_dir: Path, release: str, synthesised: list[Obj]) -> list[str]:
@@ -301,8 +320,9 @@ def check_helm(helm: str, chart_dir: Path, release: str, synthesised: list[Obj])
 
 def checkov(root: Path, helm: str, env_dir: Path, rendered_dir: Path) -> list[str]:
     """checkov --framework kubernetes (rendered) and --framework helm; failed checks are errors."""
-    exe = tool_path(root, ".venv-checkov/bin/checkov")
-    assert exe is not None
+    exe = find_checkov(root)
+    if exe is None:
+        return [CHECKOV_MISSING]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
            "PATH": f"{Path(helm).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     errors = []
@@ -348,7 +368,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
     helm = find_helm(root)
     for c in (c for c in charts if c.is_helm):
         if helm is None:
-            checks.append((f"{env_name}/{c.name}: helm", lambda: ["helm not found: run scripts/install-helm.sh"]))
+            checks.append((f"{env_name}/{c.name}: helm", lambda: [HELM_MISSING]))
         else:
             checks.append((f"{env_name}/{c.name}: helm lint --strict and round trip",
                            functools.partial(check_helm, helm, charts_dir / env_name / c.name, c.name, c.objects)))
@@ -367,7 +387,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
         (f"{env_name}: alert rules (promtool check rules) and routing (amtool check-config, routes)",
          lambda: check_alerting(objs)),
     ]
-    if helm is not None and tool_path(root, ".venv-checkov/bin/checkov"):
+    if helm is not None and find_checkov(root):
         def run_checkov() -> list[str]:
             with tempfile.TemporaryDirectory() as tmp:
                 for c in charts:
@@ -379,5 +399,5 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
                 return checkov(root, helm, charts_dir / env_name, Path(tmp))
         checks.append((f"{env_name}: checkov (kubernetes and helm frameworks)", run_checkov))
     else:
-        checks.append((f"{env_name}: checkov", lambda: ["checkov not installed: run scripts/install-checkov.sh"]))
+        checks.append((f"{env_name}: checkov", lambda: [CHECKOV_MISSING if helm else HELM_MISSING]))
     return checks

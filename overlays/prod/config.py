@@ -7,6 +7,7 @@ from tripgen_cdk8s.config import (
     Delivery,
     Environment,
     GitOps,
+    Guardrails,
     HorizontalScaling,
     Image,
     KeyVault,
@@ -67,7 +68,12 @@ config = Environment(
     spring_profile="prod",
     pod_security="restricted",
     chart_version="1.0.0",
-    min_replicas_floor=2,
+    guardrails=Guardrails(
+        immutable_image_tags=True,
+        min_replicas=2,
+        require_default_deny=True,
+        ingress_kinds=("AppGatewayIngress",),
+    ),
     zone_spread=True,
     key_vault=KeyVault(name="kv-tripgen-prod", tenant_id=TENANT_ID),
     node_pool=NodePool(

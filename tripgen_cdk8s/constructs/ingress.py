@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import constructs
 from cdk8s_plus_29 import k8s
 
-from .microservice import HTTP_PORT, MicroService
+from .microservice import MicroService
 
 APPGW = "appgw.ingress.kubernetes.io/"
 
@@ -55,7 +55,7 @@ class ApiIngress(constructs.Construct):
                 path=path,
                 path_type="Prefix",
                 backend=k8s.IngressBackend(service=k8s.IngressServiceBackend(
-                    name=svc.name, port=k8s.ServiceBackendPort(number=HTTP_PORT))),
+                    name=svc.name, port=k8s.ServiceBackendPort(number=svc.port))),
             )
             for path, svc in self.routes
         ]

@@ -17,6 +17,7 @@ from ..helmchart import HelmChart
 from ..labels import selector_labels, standard_labels
 
 HTTP_PORT = 8080
+"""The default HTTP port of a MicroService (``MicroServiceProps.port``)."""
 UID = 10001
 SECRETS_MOUNT = "/mnt/secrets"
 
@@ -25,7 +26,10 @@ SECRETS_MOUNT = "/mnt/secrets"
 class MicroServiceProps:
     """What a MicroService needs.
 
+    ``port`` is the container's HTTP port (named ``http``) and the Service's port; default 8080;
     ``health_path`` is the actuator health base (``/actuator/health``, or under a context path);
+    ``liveness_path`` / ``readiness_path`` are the probe paths; default ``<health_path>/liveness``
+    and ``<health_path>/readiness`` (the startup probe uses the liveness path);
     ``replicas`` is the fixed replica count when nothing autoscales the service;
     ``writable_paths`` become emptyDir mounts (the root filesystem is read-only);
     ``config`` is the non-secret environment, rendered into the ``<name>-config`` ConfigMap;
@@ -38,7 +42,10 @@ class MicroServiceProps:
     image: Image
     resources: Resources
     replicas: int = 1
+    port: int = HTTP_PORT
     health_path: str = "/actuator/health"
+    liveness_path: str = ""
+    readiness_path: str = ""
     writable_paths: tuple[str, ...] = ("/tmp", "/app/logs")
     config: dict[str, str] = field(default_factory=dict)
     kubernetes_api_access: bool = False
@@ -122,7 +129,7 @@ def _escape(key: str) -> str:
 
 
 class MicroService(constructs.Construct):
-    """A Spring Boot microservice listening on port 8080 (named ``http``).
+    """A microservice listening on ``props.port`` (named ``http``; 8080 by default).
 
     Emits a ServiceAccount ``<name>-sa``, a ConfigMap ``<name>-config`` consumed with ``envFrom``
     (its checksum is a pod annotation, so a config change rolls the pods), the workload (a
@@ -141,6 +148,7 @@ class MicroService(constructs.Construct):
         self.props = props
         self.name = props.name
         self.namespace = props.namespace
+        self.port = props.port
         chart = HelmChart.of(self)
         self.chart = chart
         self.labels = standard_labels(
@@ -188,7 +196,7 @@ class MicroService(constructs.Construct):
                 selector=self.selector,
                 ports=[
                     k8s.ServicePort(
-                        name="http", port=HTTP_PORT, target_port=port_ref("http"), protocol="TCP"
+                        name="http", port=props.port, target_port=port_ref("http"), protocol="TCP"
                     )
                 ],
             ),
@@ -239,6 +247,8 @@ class MicroService(constructs.Construct):
     def _workload(self) -> cdk8s.ApiObject:
         p = self.props
         health = p.health_path.rstrip("/")
+        liveness = p.liveness_path or f"{health}/liveness"
+        readiness = p.readiness_path or f"{health}/readiness"
         mounts = [k8s.VolumeMount(name=_volume_name(path), mount_path=path) for path in p.writable_paths]
         volumes = [
             k8s.Volume(name=_volume_name(path), empty_dir=k8s.EmptyDirVolumeSource(size_limit=_q("256Mi")))
@@ -250,11 +260,11 @@ class MicroService(constructs.Construct):
             name=p.name,
             image=self._image_ref(),
             image_pull_policy=p.image.pull_policy,
-            ports=[k8s.ContainerPort(name="http", container_port=HTTP_PORT, protocol="TCP")],
+            ports=[k8s.ContainerPort(name="http", container_port=p.port, protocol="TCP")],
             env_from=[k8s.EnvFromSource(config_map_ref=k8s.ConfigMapEnvSource(name=self.config_map_name))],
-            startup_probe=self._probe(f"{health}/liveness", period=10, timeout=5, failures=18),
-            liveness_probe=self._probe(f"{health}/liveness", period=30, timeout=5, failures=3),
-            readiness_probe=self._probe(f"{health}/readiness", period=10, timeout=5, failures=3),
+            startup_probe=self._probe(liveness, period=10, timeout=5, failures=18),
+            liveness_probe=self._probe(liveness, period=30, timeout=5, failures=3),
+            readiness_probe=self._probe(readiness, period=10, timeout=5, failures=3),
             lifecycle=k8s.Lifecycle(
                 pre_stop=k8s.LifecycleHandler(exec=k8s.ExecAction(command=["sleep", str(p.pre_stop_sleep_seconds)]))
             ),
@@ -412,10 +422,10 @@ class MicroService(constructs.Construct):
 
     def url(self) -> str:
         """The in-cluster URL other services use to call this one."""
-        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{HTTP_PORT}"
+        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{self.port}"
 
     def allow_to(self, callee: MicroService) -> None:
-        """This service calls ``callee`` on 8080: egress here, ingress there, and its URL in config."""
+        """This service calls ``callee`` on its port: egress here, ingress there, and its URL in config."""
         if callee is self:
             raise ValueError(f"{self.name} cannot call itself")
         if callee not in self.callees:

@@ -38,10 +38,10 @@ class ServiceNetworkPolicy(constructs.Construct):
         ingress = []
         if service.callers:
             ingress.append(k8s.NetworkPolicyIngressRule(
-                from_=[_pods_of(c) for c in sorted(service.callers, key=lambda s: s.name)], ports=[_tcp(HTTP_PORT)]))
+                from_=[_pods_of(c) for c in sorted(service.callers, key=lambda s: s.name)], ports=[_tcp(service.port)]))
         egress = []
         for callee in sorted(service.callees, key=lambda s: s.name):
-            egress.append(k8s.NetworkPolicyEgressRule(to=[_pods_of(callee)], ports=[_tcp(HTTP_PORT)]))
+            egress.append(k8s.NetworkPolicyEgressRule(to=[_pods_of(callee)], ports=[_tcp(callee.port)]))
         for _description, cidr, ports in service.egress_rules:
             egress.append(k8s.NetworkPolicyEgressRule(
                 to=[k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=cidr))], ports=[_tcp(p) for p in ports]))
@@ -64,19 +64,22 @@ class ServiceNetworkPolicy(constructs.Construct):
 
 @dataclass(frozen=True)
 class NamespacePoliciesProps:
-    """Namespace, labels, and the sources the platform lets in (gateway subnet, monitoring)."""
+    """Namespace, labels, and the sources the platform lets in (gateway subnet, monitoring) on the
+    application ports (default ``(8080,)``: the ports the services listen on)."""
 
     namespace: str
     labels: dict[str, str]
     gateway_subnet_cidr: str
     monitoring_namespace: str = "monitoring"
     policy_name: str = "production-network-policy"
+    application_ports: tuple[int, ...] = (HTTP_PORT,)
 
 
 class NamespaceNetworkPolicies(constructs.Construct):
     """The namespace-wide policies: ``default-deny`` (everything, both directions),
     ``allow-dns`` (all pods to kube-dns on 53 UDP/TCP) and ``production-network-policy``
-    (application pods accept 8080 from kube-system, the App Gateway subnet and monitoring)."""
+    (application pods accept their application ports from kube-system, the App Gateway subnet and
+    monitoring)."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: NamespacePoliciesProps) -> None:
         super().__init__(scope, id)
@@ -111,7 +114,7 @@ class NamespaceNetworkPolicies(constructs.Construct):
                     from_=[namespace_peer("kube-system"),
                            k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=props.gateway_subnet_cidr)),
                            namespace_peer(props.monitoring_namespace)],
-                    ports=[_tcp(HTTP_PORT)])],
+                    ports=[_tcp(port) for port in sorted(set(props.application_ports))])],
             ))
 
 

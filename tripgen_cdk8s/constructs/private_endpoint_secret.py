@@ -7,14 +7,27 @@ from dataclasses import dataclass
 
 import cdk8s
 import constructs
+import yaml
 
-from ..config import KeyVaultSecret, PrivateEndpointStore, SecretKeyRef, StoreAttachment
+from ..config import KeyVaultSecret, PrivateEndpointStore, SecretKeyRef, StoreAttachment, key_vault_object_name
 from ..helmchart import HelmChart
 from .microservice import SECRETS_MOUNT, MicroService
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+
+
+class _ParameterDumper(yaml.SafeDumper):
+    """Indented sequences and literal blocks for multi-line strings: the layout the Azure provider's
+    documentation uses for the ``objects`` parameter."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+_ParameterDumper.add_representer(
+    str, lambda d, data: d.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None))
 
 
 @dataclass(frozen=True)
@@ -87,13 +100,11 @@ class SecretProviderClass(constructs.Construct):
             self._written = parameter
 
     def objects_parameter(self) -> str:
-        """The provider's ``objects`` parameter: a YAML string listing every object and alias."""
-        if not self.objects:
-            return "array: []\n"
-        lines = ["array:"]
-        for name, alias in self.objects:
-            lines += ["  - |", f"    objectName: {name}", "    objectType: secret", f"    objectAlias: {alias}"]
-        return "\n".join(lines) + "\n"
+        """The provider's ``objects`` parameter: a YAML document (``array:`` of YAML documents, one
+        per object) produced by the YAML emitter, so no name can inject keys or break the nesting."""
+        items = [yaml.dump({"objectName": name, "objectType": "secret", "objectAlias": alias}, Dumper=_ParameterDumper,
+                           sort_keys=False, width=10_000) for name, alias in self.objects]
+        return yaml.dump({"array": items}, Dumper=_ParameterDumper, sort_keys=False, width=10_000)
 
     def add_object(self, object_name: str, alias: str) -> None:
         """Mount Key Vault secret ``object_name`` as the file ``/mnt/secrets/<alias>``."""
@@ -150,7 +161,7 @@ class PrivateEndpointSecret(constructs.Construct):
             raise ValueError("PrivateEndpointSecret needs a secret, or a store with its attachment")
         if props.access is not None:
             SecretProviderClass.of(svc, props.access).add_object(
-                store.key_vault_object.format(service=svc.name), att.secret_alias)
+                key_vault_object_name(store.key_vault_object, svc.name), att.secret_alias)
         else:
             svc.add_secret_file(att.secret_alias, store.existing_secret, store.existing_secret_key)
         if store.kind == "postgresql":

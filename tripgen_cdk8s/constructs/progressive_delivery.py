@@ -59,7 +59,7 @@ def _blue_green(service: MicroService) -> dict[str, Any]:
         metadata=k8s.ObjectMeta(name=preview, namespace=service.namespace, labels=dict(service.labels)),
         spec=k8s.ServiceSpec(
             type="ClusterIP", selector=dict(service.selector),
-            ports=[k8s.ServicePort(name="http", port=8080, target_port=k8s.IntOrString.from_string("http"),
+            ports=[k8s.ServicePort(name="http", port=service.port, target_port=k8s.IntOrString.from_string("http"),
                                    protocol="TCP")]))
     template = f"{service.name}-preview-error-rate"
     analysis = cdk8s.ApiObject(
