@@ -101,7 +101,7 @@ def test_bad_input_exits_2_names_the_key_and_loses_nothing(project_copy, args, n
 
 def test_broken_overlay_exits_2_without_traceback(project_copy):
     cfg = project_copy / "overlays" / "prod" / "config.py"
-    cfg.write_text(cfg.read_text().replace('tag=RELEASE_TAG', 'tag=RELEASE_TAG, colour="blue"'))
+    cfg.write_text(cfg.read_text().replace('pull_policy="Always")', 'pull_policy="Always", colour="blue")'))
     before = tree_bytes(project_copy / "charts")
     proc = run_cli("synth", cwd=project_copy)
     assert proc.returncode == 2 and "overlays/prod/config.py" in proc.stderr and "Traceback" not in proc.stderr
