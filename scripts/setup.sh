@@ -23,6 +23,7 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-helm.sh
   scripts/install-checkov.sh
   scripts/install-mermaid.sh
+  scripts/install-actionlint.sh
 else
   pip_install -e .
 fi
