@@ -128,3 +128,20 @@ def test_compare_reports_added_removed_and_changed_objects():
 def test_format_path_quotes_keys_that_are_not_identifiers():
     assert format_path(["spec", "template", "spec", "containers", 0, "image"]) == "spec.template.spec.containers[0].image"
     assert format_path(["metadata", "labels", "app.kubernetes.io/name"]) == 'metadata.labels["app.kubernetes.io/name"]'
+
+
+def test_a_project_in_a_subdirectory_of_the_repository(tmp_path):
+    """The manifests may live in a folder of a larger repository: only that folder is exported."""
+    top = tmp_path / "mono"
+    project = top / "deploy" / "tripgen"
+    project.mkdir(parents=True)
+    shutil.copytree(ROOT / "overlays", project / "overlays")
+    (top / "README.md").write_text("other things\n")
+    git(top, "init", "-q", "-b", "main")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
+    edit(project / "overlays" / "dev" / "config.py", 'host="dev-tripgen.local"', 'host="dev2-tripgen.local"')
+    proc = run_cli("diff", "--against", "main", "--env", "dev", cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    assert "dev: ~ Ingress tripgen-dev/tripgen-api" in proc.stdout
+    assert 'spec.rules[0].host: "dev-tripgen.local" -> "dev2-tripgen.local"' in proc.stdout

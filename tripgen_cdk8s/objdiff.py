@@ -104,7 +104,8 @@ def export_revision(root: Path, ref: str, dest: Path) -> Path:
     if commit.returncode != 0:
         raise UsageError(f"--against: unknown git revision {ref!r}")
     prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
-    archive = _git(root, "archive", "--format=tar", commit.stdout.decode().strip(), *([prefix] if prefix else []))
+    toplevel = Path(top.stdout.decode().strip())
+    archive = _git(toplevel, "archive", "--format=tar", commit.stdout.decode().strip(), *([prefix] if prefix else []))
     if archive.returncode != 0:
         raise UsageError(f"--against: git archive {ref} failed: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
