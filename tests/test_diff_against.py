@@ -106,6 +106,7 @@ def test_outside_a_git_repository_exits_2(project_copy):
 def test_without_against_the_file_diff_is_kept(repo):
     assert run_cli("diff", cwd=repo).returncode == 0
     assert run_cli("diff", "--against", "main", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=repo).returncode == 2
+    assert run_cli("diff", "--format", "markdown", cwd=repo).returncode == 2
 
 
 def test_compare_reports_added_removed_and_changed_objects():

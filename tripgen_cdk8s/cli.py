@@ -134,6 +134,8 @@ def diff(env: str, charts_dir: Path, sets: tuple[str, ...], against: str | None,
     root = Path.cwd()
     if against is not None:
         _diff_against(root, env, against, fmt, sets)
+    if fmt != "text":
+        _fail("--format markdown needs --against REF")
     changed = 0
     for name, _synthesis, files in _synthesize(root, _environments(root, env), sets):
         for path in stale_files(charts_dir, name, files):
