@@ -26,6 +26,7 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-checkov.sh
   scripts/install-mermaid.sh
   scripts/install-debian-tools.sh
+  scripts/install-actionlint.sh
   scripts/install-prometheus-tools.sh
 else
   pip_install -e .

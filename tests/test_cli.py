@@ -125,7 +125,7 @@ BAD_OVERLAY = [
     ('key_vault_object="redis-access-key"', 'key_vault_object="redis-{{ .Release.Name }}"', "stores.redis.key_vault_object"),
     ('object_name="openai-api-key"', 'object_name="openai}{key"', "services.ai-service.secrets[1].object_name"),
     ('object_name="openai-api-key"', 'object_name="jwt-signing-key"', "services.ai-service.secrets[1].object_name"),
-    ('RELEASE_TAG = "v1.2.0"', 'RELEASE_TAG = "v1.2.0-" + "x" * 70', "services.user-service.image.tag"),
+    ("user-service:\n    tag: v1.2.0", "user-service:\n    tag: v1.2.0-" + "x" * 70, "services.user-service.image.tag"),
     ('spring_profile="prod"', 'spring_profile="prod\\nmanagement: {}"', "spring_profile"),
     ('tls_certificate="ssl-wildcard-cert"', 'tls_certificate="ssl wildcard"', "ingress.tls_certificate"),
     ('name="tripgen-api"', 'name="TripGen API"', "ingress.name"),
@@ -139,9 +139,13 @@ BAD_OVERLAY = [
 @pytest.mark.parametrize(("old", "new", "named"), BAD_OVERLAY, ids=[b[2] + ":" + b[1][:30] for b in BAD_OVERLAY])
 def test_bad_overlay_values_exit_2_name_the_field_and_lose_nothing(project_copy, old, new, named):
     cfg = project_copy / "overlays" / "prod" / "config.py"
-    text = cfg.read_text()
+    releases = project_copy / "overlays" / "prod" / "releases.yaml"
+    target = releases if "\n" in old else cfg
+    text = target.read_text()
     assert old in text
-    cfg.write_text(text.replace(old, new) if old.startswith('"') else text.replace(old, new, 1))
+    target.write_text(text.replace(old, new) if old.startswith('"') else text.replace(old, new, 1))
+    if old == '"location-service"':  # a renamed service is renamed in its releases file too
+        releases.write_text(releases.read_text().replace("location-service:", new.strip('"') + ":"))
     before = tree_bytes(project_copy / "charts")
     for args in (["synth"], ["synth", "--check"]):
         proc = run_cli(*args, cwd=project_copy)
@@ -180,7 +184,7 @@ def test_an_internal_error_is_one_line_exit_1_and_debug_shows_the_traceback(proj
 
 def test_broken_overlay_exits_2_without_traceback(project_copy):
     cfg = project_copy / "overlays" / "prod" / "config.py"
-    cfg.write_text(cfg.read_text().replace('tag=RELEASE_TAG', 'tag=RELEASE_TAG, colour="blue"'))
+    cfg.write_text(cfg.read_text().replace('pull_policy="Always")', 'pull_policy="Always", colour="blue")'))
     before = tree_bytes(project_copy / "charts")
     proc = run_cli("synth", cwd=project_copy)
     assert proc.returncode == 2 and "overlays/prod/config.py" in proc.stderr and "Traceback" not in proc.stderr

@@ -124,7 +124,8 @@ def mutate_service(name, draw):
     if choice == "name":
         return replace_service(PROD, name, name=draw(st.sampled_from(["", "User_Service", "-x", "a" * 70])))
     if choice == "prefix":
-        return replace_service(PROD, name, api_prefixes=draw(st.sampled_from([("api/v1",), ("/api v1",)])))
+        bad_prefixes = [("api/v1",), ("/api v1",), ("/api/v1/x", "/api/v1/x")]
+        return replace_service(PROD, name, api_prefixes=draw(st.sampled_from(bad_prefixes)))
     if choice == "secret":
         return replace_service(PROD, name, secrets=svc.secrets + (dataclasses.replace(svc.secrets[0], alias="jwt"),))
     return replace_service(PROD, name, replicas=draw(BAD_INTS))

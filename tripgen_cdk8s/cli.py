@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a check failed (``synth --check``, ``diff``, ``validate``), 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -166,13 +167,23 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The committed charts to compare with (default: charts/ in the project).")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE", help="As for synth.")
-def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]) -> None:
-    """Show a unified diff from the committed charts to what the config generates (exit 1 if any)."""
+@click.option("--against", "against", default=None, metavar="REF",
+              help="Compare the objects the git revision REF's config renders with the working tree's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="With --against: plain text, or a pull-request comment in Markdown.")
+def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...], against: str | None,
+         fmt: str) -> None:
+    """Show a unified diff from the committed charts to what the config generates (exit 1 if any);
+    with --against REF, the object-level diff from REF's config to the working tree's."""
     import difflib
 
     from .writer import RECORD, stale_files
 
     root = _project(project)
+    if against is not None:
+        _diff_against(root, env, against, fmt, sets)
+    if fmt != "text":
+        _fail("--format markdown needs --against REF")
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
     shown = _shown(charts_dir)
     changed = 0
@@ -192,6 +203,25 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
         click.echo(f"{changed} file(s) differ; `tripgen synth` writes them", err=True)
         sys.exit(1)
     click.echo(f"{shown}/ is in sync with the config")
+
+
+def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...]) -> NoReturn:
+    """``diff --against REF``: exit 0 equal, 1 different, 2 error (see :mod:`tripgen_cdk8s.objdiff`)."""
+    from . import objdiff, overlays
+
+    if sets:
+        _fail("--set cannot be combined with --against (the comparison is between two committed configs)")
+    if env != "all" and env not in overlays.available(root):
+        _fail(f"--env: invalid value {env!r}; allowed: {', '.join(overlays.available(root) + ['all'])}")
+    try:
+        envs = overlays.available(root) if env == "all" else [env]
+        old, new = objdiff.objects_against(root, ref, envs)
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    changes = objdiff.compare(old, new)
+    text = objdiff.render_markdown(changes, ref, envs) if fmt == "markdown" else objdiff.render_text(changes, ref)
+    click.echo(text, nl=False)
+    sys.exit(1 if changes else 0)
 
 
 @cli.command()
@@ -264,6 +294,101 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
 
 def _capacity_errors(report: CapacityReport) -> list[str]:
     return [] if report.steady_fits() else [report.summary()]
+
+
+@cli.group()
+@_DEBUG
+def release() -> None:
+    """Record, promote and show the image each service runs (overlays/<env>/releases.yaml)."""
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``path`` atomically (a temporary file beside it, then rename)."""
+    tmp = path.with_name(f".{path.name}.tripgen-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
+    """Synthesise with the new releases first (exit 2, nothing written, on any error), then write
+    the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
+    cannot be written (a held lock, a read-only directory), the releases files are put back."""
+    from .outputs import environment_files
+    from .releases import releases_path, synthesize_with
+    from .writer import write_environments
+
+    try:
+        syntheses = synthesize_with(root, new_texts)
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    files = {env: environment_files(syntheses[env]) for env in new_texts}
+    previous = {env: releases_path(root, env).read_text(encoding="utf-8") for env in new_texts}
+    for env, text in new_texts.items():
+        _replace_text(releases_path(root, env), text)
+    try:
+        write_environments(root / "charts", files)
+    except BaseException:
+        for env, text in previous.items():
+            _replace_text(releases_path(root, env), text)
+        raise
+    for env in new_texts:
+        click.echo(f"wrote overlays/{env}/releases.yaml and charts/{env}/ ({len(files[env])} files)")
+
+
+@release.command("set")
+@_common
+@click.argument("service")
+@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose releases file to edit.")
+@click.option("--tag", "tag", default=None, help="Immutable release tag; alone, it also drops the old digest.")
+@click.option("--digest", "digest", default=None, metavar="sha256:...", help="Image digest that pins the image.")
+def release_set(project: Path, service: str, env: str, tag: str | None, digest: str | None) -> None:
+    """Record SERVICE's image (tag and/or digest) in ENV and re-synthesise ENV (exit 2 on bad input)."""
+    from .releases import planned_set
+
+    root = _project(project)
+    [name] = _environments(root, env)
+    try:
+        texts = planned_set(root, name, service, tag, digest)
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    _write_releases(root, texts)
+
+
+@release.command("promote")
+@_common
+@click.argument("services", nargs=-1, metavar="[SERVICE ...]")
+@click.option("--from", "source", required=True, metavar="ENV", help="Environment to copy the releases from.")
+@click.option("--to", "target", required=True, metavar="ENV", help="Environment to copy them to.")
+def release_promote(project: Path, services: tuple[str, ...], source: str, target: str) -> None:
+    """Copy tags and digests of SERVICEs (default: all) from --from to --to and re-synthesise --to."""
+    from .releases import planned_promote
+
+    root = _project(project)
+    [src] = _environments(root, source)
+    [dst] = _environments(root, target)
+    try:
+        texts = planned_promote(root, src, dst, services)
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    _write_releases(root, texts)
+
+
+@release.command("show")
+@_common
+@ENV_OPTION
+def release_show(project: Path, env: str) -> None:
+    """Print the releases of one or every environment as a table."""
+    from .releases import rows
+
+    root = _project(project)
+    try:
+        table = rows(root, _environments(root, env))
+    except (ConfigError, UsageError) as err:
+        _fail(str(err))
+    header = ["ENV", "SERVICE", "TAG", "DIGEST", "IMAGE"]
+    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
+    for r in [header, *table]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _one_line(err: BaseException) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import Environment, validate
 from .errors import ConfigError
+from .releases import FILE_NAME, check_applied, load_releases
 
 ENV_ORDER = ("prod", "dev")
 
@@ -37,4 +38,8 @@ def load(root: Path, env: str) -> Environment:
     config = getattr(module, "config", None)
     if not isinstance(config, Environment):
         raise ConfigError(f"{path.relative_to(root)}:config", type(config).__name__, "allowed: an Environment")
-    return validate(config)
+    loaded = validate(config)
+    releases_file = path.with_name(FILE_NAME)
+    if releases_file.is_file():  # the durable releases: the overlay must really run them
+        check_applied(loaded, load_releases(releases_file))
+    return loaded

@@ -684,40 +684,19 @@ def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport
     """The reviewer-facing ``README.md`` of one environment: contents (charts and objects by kind),
     a services table, the capacity report and the Mermaid topology, all from ``objects`` and
     ``report``. Deterministic."""
+    from .documents import render
+
     charts = sorted({(o["metadata"].get("labels") or {}).get("helm.sh/chart", "(no chart label)") for o in objects})
     kinds = Counter(str(o["kind"]) for o in objects)
-    ws = workloads(objects)
-    out = [
-        f"# TripGen `{env_name}` environment",
-        "",
-        "Generated from the synthesised chart objects (do not edit): the diagram and tables show what the "
-        "cluster will enforce, read back from the NetworkPolicies, Ingress, scalers, PDBs and workloads.",
-        "",
-        "## Contents",
-        "",
-        f"Namespace `{namespace}`: {len(charts)} charts, {len(objects)} objects.",
-        "",
-        "Charts: " + ", ".join(f"`{c}`" for c in charts) + ".",
-        "",
-        *_table(["kind", "objects"], [[k, kinds[k]] for k in sorted(kinds)], "--- ---:"),
-        "",
-        "## Services",
-        "",
-    ]
     rows = []
     all_scalers, pdbs = scalers(objects), _kind(objects, "PodDisruptionBudget")
-    for w in ws:
+    for w in workloads(objects):
         scaler = _scaler_of(objects, w, all_scalers)
         replicas = scaler.range if scaler else str(w.obj.get("spec", {}).get("replicas", 1))
         rows.append([w.service, f"`{w.main_container.get('image', '-')}`", replicas,
                      scaler.title if scaler else "-", _resources(w, "requests"), _resources(w, "limits"),
                      _pdb_of(objects, w, pdbs).removeprefix("minAvailable "), _strategy(w)])
-    out += _table(["service", "image", "replicas", "scaler", "requests cpu / memory", "limits cpu / memory",
-                   "PDB minAvailable", "strategy"], rows)
-    out += ["", *capacity_lines(report), "", *observability_lines(objects), "## Topology", "",
-            "Edges between services are exactly the calls the NetworkPolicies allow; store and Internet "
-            "edges are the egress ipBlock rules (CIDR and ports)." if not allow_all_policies(objects) else
-            "An allow-all NetworkPolicy is in force: every pod may reach every pod and address, so no "
-            "per-edge policy is drawn.",
-            "", "```mermaid", mermaid(objects).rstrip("\n"), "```", ""]
-    return "\n".join(out)
+    return render("environment-readme.md.j2", env_name=env_name, namespace=namespace, charts=charts,
+                  object_count=len(objects), kinds=[[k, kinds[k]] for k in sorted(kinds)], services=rows,
+                  capacity=capacity_lines(report), allow_all=bool(allow_all_policies(objects)),
+                  mermaid=mermaid(objects).rstrip("\n"), observability=observability_lines(objects))

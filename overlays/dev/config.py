@@ -21,17 +21,19 @@ from tripgen_cdk8s.config import (
     ServiceConfig,
     StoreAttachment,
 )
+from tripgen_cdk8s.releases import load_releases
 
 NAMESPACE = "tripgen-dev"
 REGISTRY = "acrtrpgendev.azurecr.io"
-# Dev deploys the current release by default; CI sets the commit's image with
-# `--set <service>.image.tag=<sha>` (DD 4: images are tagged with the commit SHA).
-RELEASE_TAG = "v1.2.0"
+# Tag and digest per service live in overlays/dev/releases.yaml; CI records the commit's image
+# with `tripgen release set SERVICE --env dev --tag <sha>` (DD 4: images are tagged with the commit SHA).
+RELEASES = load_releases(__file__)
 APP_SECRETS = "app-secrets"
 
 
 def _image(service: str) -> Image:
-    return Image(registry=REGISTRY, repository=service, tag=RELEASE_TAG, pull_policy="Always")
+    return Image(registry=REGISTRY, repository=service, tag=RELEASES.tag(service), digest=RELEASES.digest(service),
+                 pull_policy="Always")
 
 
 def _secret(key: str, alias: str) -> SecretKeyRef:

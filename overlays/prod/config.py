@@ -23,12 +23,13 @@ from tripgen_cdk8s.config import (
     SyncWindow,
     Telemetry,
 )
+from tripgen_cdk8s.releases import load_releases
 
 NAMESPACE = "tripgen-prod"
 REGISTRY = "acrtrpgenprod.azurecr.io"
-# The release the prod charts deploy (DP: trip-service:v1.2.0).  CI pins a digest with
-# `--set <service>.image.digest=sha256:...` or in the overlay once the image is pushed.
-RELEASE_TAG = "v1.2.0"
+# The releases the prod charts deploy (DP: trip-service:v1.2.0): tag and digest per service live in
+# overlays/prod/releases.yaml, which the release pipeline edits with `tripgen release set/promote`.
+RELEASES = load_releases(__file__)
 
 # Azure assigns these when the infrastructure (out of scope, TRIPGEN.md section 12) is created.
 # They are not secrets; copy them from the infrastructure outputs.  Empty until then: the charts
@@ -50,7 +51,8 @@ WAF_POLICY_ID = (
 def _image(service: str) -> Image:
     # Always: every start re-authenticates against ACR and never runs a stale node-cached layer
     # set; with immutable tags it costs one manifest request.
-    return Image(registry=REGISTRY, repository=service, tag=RELEASE_TAG, pull_policy="Always")
+    return Image(registry=REGISTRY, repository=service, tag=RELEASES.tag(service), digest=RELEASES.digest(service),
+                 pull_policy="Always")
 
 
 def _common_stores(database: str, username: str) -> tuple[StoreAttachment, ...]:

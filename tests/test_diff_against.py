@@ -1,0 +1,148 @@
+"""`tripgen diff --against REF`: object-level diff between a git revision's config and the working tree's,
+in a real temporary git repository."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli, tree_bytes
+from tripgen_cdk8s.objdiff import ABSENT, FieldChange, compare, format_path, render_markdown, render_text
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
+                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+                               "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(repo), "PATH": "/usr/bin:/bin"})
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A git repository holding the project's overlays and charts, one commit on main."""
+    root = tmp_path_factory.mktemp("gitrepo") / "manifests"
+    root.mkdir()
+    shutil.copytree(ROOT / "overlays", root / "overlays")
+    shutil.copytree(ROOT / "charts", root / "charts")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_no_change_exits_0(repo):
+    proc = run_cli("diff", "--against", "main", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "no object differs from main" in proc.stdout
+
+
+def test_a_changed_hpa_bound_shows_the_object_the_path_and_both_values(repo):
+    cfg = repo / "overlays" / "prod" / "config.py"
+    before_cfg = cfg.read_text()
+    edit(cfg, "max_replicas=15", "max_replicas=12")
+    try:
+        status = git(repo, "status", "--porcelain")
+        files = tree_bytes(repo)
+        proc = run_cli("diff", "--against", "main", "--env", "prod", cwd=repo)
+        assert proc.returncode == 1, proc.stderr
+        assert "prod: ~ HorizontalPodAutoscaler tripgen-prod/trip-service" in proc.stdout
+        assert "    spec.maxReplicas: 15 -> 12" in proc.stdout
+        assert "1 object(s) differ from main: 1 changed, 0 added, 0 removed" in proc.stdout
+        # the working tree, the index and the refs are untouched
+        assert git(repo, "status", "--porcelain") == status
+        assert tree_bytes(repo) == files
+
+        md = run_cli("diff", "--against", "main", "--format", "markdown", cwd=repo)
+        assert md.returncode == 1, md.stderr
+        text = md.stdout
+        assert text.startswith("## tripgen diff against `main`\n")
+        assert "| env | change | kind | namespace | name | fields |" in text
+        assert "| prod | changed | HorizontalPodAutoscaler | tripgen-prod | trip-service | 1 |" in text
+        assert "### prod: changed HorizontalPodAutoscaler `tripgen-prod/trip-service`" in text
+        assert "```diff\n@@ spec.maxReplicas @@\n- 15\n+ 12\n```" in text
+    finally:
+        cfg.write_text(before_cfg)
+
+
+def test_a_committed_change_against_an_older_commit(repo):
+    base = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "feature")
+    try:
+        edit(repo / "overlays" / "dev" / "releases.yaml", "  ai-service:\n    tag: v1.2.0", "  ai-service:\n    tag: v1.3.0")
+        git(repo, "commit", "-qam", "ai v1.3.0")
+        proc = run_cli("diff", "--against", base, cwd=repo)
+        assert proc.returncode == 1, proc.stderr
+        assert "dev: ~ Deployment tripgen-dev/ai-service" in proc.stdout
+        assert ('spec.template.spec.containers[0].image: "acrtrpgendev.azurecr.io/ai-service:v1.2.0" -> '
+                '"acrtrpgendev.azurecr.io/ai-service:v1.3.0"') in proc.stdout
+        assert "prod:" not in proc.stdout
+        assert run_cli("diff", "--against", "HEAD", cwd=repo).returncode == 0
+    finally:
+        git(repo, "checkout", "-q", "main")
+
+
+@pytest.mark.parametrize("ref", ["no-such-branch", "HEAD~5", "main..HEAD"])
+def test_a_bad_ref_exits_2(repo, ref):
+    proc = run_cli("diff", "--against", ref, cwd=repo)
+    assert proc.returncode == 2
+    assert "unknown git revision" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_outside_a_git_repository_exits_2(project_copy):
+    proc = run_cli("diff", "--against", "HEAD", cwd=project_copy)
+    assert proc.returncode == 2
+    assert "not in a git repository" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_without_against_the_file_diff_is_kept(repo):
+    assert run_cli("diff", cwd=repo).returncode == 0
+    assert run_cli("diff", "--against", "main", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=repo).returncode == 2
+    assert run_cli("diff", "--format", "markdown", cwd=repo).returncode == 2
+
+
+def test_compare_reports_added_removed_and_changed_objects():
+    a = {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}, "data": {"x": "1", "y": "2"}}
+    b = {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}, "data": {"x": "3", "z": "4"}}
+    ns = {"kind": "Namespace", "metadata": {"name": "n"}}
+    changes = compare({"prod": [a, ns]}, {"prod": [b, {**ns, "metadata": {"name": "m"}}]})
+    assert [(c.status, c.ident) for c in changes] == [("changed", "ConfigMap n/a"), ("added", "Namespace m"),
+                                                      ("removed", "Namespace n")]
+    assert changes[0].fields == (FieldChange("data.x", "1", "3"), FieldChange("data.y", "2", ABSENT),
+                                 FieldChange("data.z", ABSENT, "4"))
+    text = render_text(changes, "main")
+    assert '    data.y: "2" -> (absent)' in text and "prod: + Namespace m" in text
+    md = render_markdown(changes, "main", ["prod"])
+    assert "```diff\n@@ data.x @@\n- \"1\"\n+ \"3\"\n@@ data.y @@\n- \"2\"\n@@ data.z @@\n+ \"4\"\n```" in md
+    assert "```diff\n+ kind: Namespace\n+ metadata:\n+   name: m\n```" in md
+    assert render_markdown([], "main", ["prod"]).startswith("## tripgen diff against `main`\n\nNo object changes")
+
+
+def test_format_path_quotes_keys_that_are_not_identifiers():
+    assert format_path(["spec", "template", "spec", "containers", 0, "image"]) == "spec.template.spec.containers[0].image"
+    assert format_path(["metadata", "labels", "app.kubernetes.io/name"]) == 'metadata.labels["app.kubernetes.io/name"]'
+
+
+def test_a_project_in_a_subdirectory_of_the_repository(tmp_path):
+    """The manifests may live in a folder of a larger repository: only that folder is exported."""
+    top = tmp_path / "mono"
+    project = top / "deploy" / "tripgen"
+    project.mkdir(parents=True)
+    shutil.copytree(ROOT / "overlays", project / "overlays")
+    (top / "README.md").write_text("other things\n")
+    git(top, "init", "-q", "-b", "main")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
+    edit(project / "overlays" / "dev" / "config.py", 'host="dev-tripgen.local"', 'host="dev2-tripgen.local"')
+    proc = run_cli("diff", "--against", "main", "--env", "dev", cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    assert "dev: ~ Ingress tripgen-dev/tripgen-api" in proc.stdout
+    assert 'spec.rules[0].host: "dev-tripgen.local" -> "dev2-tripgen.local"' in proc.stdout

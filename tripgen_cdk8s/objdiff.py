@@ -1,0 +1,261 @@
+"""Object-level diff between a git revision's config and the working tree's (``tripgen diff --against``).
+
+The revision's project is exported with ``git archive`` into a temporary directory (the working
+tree, the index and the refs are never touched) and both trees are synthesised the same way, each
+in a child process that imports the tree's own ``tripgen_cdk8s`` when it has one (so a change to
+the library shows up as well as a change to an overlay) and the installed package otherwise.
+Objects are matched by environment, kind, namespace and name; the structural diff of a matched
+pair is deepdiff's, reported as field paths with their old and new values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from .errors import UsageError
+
+#: Markdown bodies stay below GitHub's 65,536-character comment limit.
+MARKDOWN_BUDGET = 60_000
+
+_SYNTH_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+sys.path.insert(0, str(root))
+from tripgen_cdk8s import overlays
+from tripgen_cdk8s.app import synthesize
+from tripgen_cdk8s.errors import ConfigError
+out = {}
+try:
+    available = overlays.available(root)
+    for env in sys.argv[2:]:
+        out[env] = [o for c in synthesize(overlays.load(root, env)).charts for o in c.objects] if env in available else []
+except ConfigError as err:
+    print(str(err), file=sys.stderr)
+    sys.exit(2)
+json.dump(out, sys.stdout)
+"""
+
+
+class _Absent:
+    """A field that does not exist on one side."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an object: its path (``spec.maxReplicas``) and its old and new values."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """An object added, removed or changed in one environment."""
+
+    env: str
+    status: str  # "added" | "removed" | "changed"
+    kind: str
+    namespace: str
+    name: str
+    fields: tuple[FieldChange, ...] = ()
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+
+    @property
+    def ident(self) -> str:
+        """``Kind namespace/name`` (cluster-scoped objects without a namespace)."""
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+
+
+def export_revision(root: Path, ref: str, dest: Path) -> Path:
+    """Export ``ref``'s version of the project at ``root`` into ``dest``; returns the project
+    directory inside it. Raises UsageError when ``root`` is not in a git repository or ``ref``
+    is not a revision."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise UsageError(f"--against: {root} is not in a git repository")
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode != 0:
+        raise UsageError(f"--against: unknown git revision {ref!r}")
+    prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
+    toplevel = Path(top.stdout.decode().strip())
+    archive = _git(toplevel, "archive", "--format=tar", commit.stdout.decode().strip(), *([prefix] if prefix else []))
+    if archive.returncode != 0:
+        raise UsageError(f"--against: git archive {ref} failed: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths out of dest
+            tar.extractall(dest, filter="data")
+        else:  # pragma: no cover - git archive of our own repository writes plain files only
+            tar.extractall(dest)  # noqa: S202
+    return dest / prefix if prefix else dest
+
+
+def objects_against(root: Path, ref: str, envs: list[str]) -> tuple[dict[str, list[dict[str, Any]]],
+                                                                  dict[str, list[dict[str, Any]]]]:
+    """(objects at ``ref``, objects of the working tree) for ``envs``; the two syntheses run in parallel."""
+    with tempfile.TemporaryDirectory(prefix="tripgen-diff-") as tmp:
+        exported = export_revision(root, ref, Path(tmp))
+        procs = []
+        for project in (exported, root):
+            procs.append(subprocess.Popen([sys.executable, "-c", _SYNTH_SCRIPT, str(project), *envs], cwd=project,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        results = []
+        for label, proc in zip((ref, "the working tree"), procs, strict=True):
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                detail = (err.strip().splitlines() or ["(no output)"])[-1]
+                raise UsageError(f"synthesising {label}: {detail}")
+            results.append(json.loads(out))
+    return results[0], results[1]
+
+
+# ---------------------------------------------------------------------------- diff
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def format_path(parts: Iterable[Any]) -> str:
+    """``['spec', 'containers', 0, 'image']`` -> ``spec.containers[0].image``; keys that are not
+    identifiers are quoted: ``metadata.labels["app.kubernetes.io/name"]``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).replace("_", "").replace("-", "").isalnum():
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{json.dumps(str(part))}]"
+    return out
+
+
+def field_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """The leaf-level differences of two objects (deepdiff's tree view), sorted by path."""
+    diff = DeepDiff(old, new, view="tree", verbose_level=2)
+    out = []
+    for items in diff.values():
+        for item in items:
+            t1 = ABSENT if type(item.t1).__name__ == "NotPresent" else item.t1
+            t2 = ABSENT if type(item.t2).__name__ == "NotPresent" else item.t2
+            out.append(FieldChange(format_path(item.path(output_format="list")), t1, t2))
+    return tuple(sorted(out, key=lambda c: c.path))
+
+
+def compare(old: dict[str, list[dict[str, Any]]], new: dict[str, list[dict[str, Any]]]) -> list[ObjectChange]:
+    """Objects added, removed and changed per environment, sorted by env, kind, namespace, name."""
+    changes = []
+    for env in sorted(set(old) | set(new), key=lambda e: (list(new).index(e) if e in new else len(new), e)):
+        before = {_key(o): o for o in old.get(env, [])}
+        after = {_key(o): o for o in new.get(env, [])}
+        for key in sorted(set(before) | set(after)):
+            if key not in before:
+                changes.append(ObjectChange(env, "added", *key, new=after[key]))
+            elif key not in after:
+                changes.append(ObjectChange(env, "removed", *key, old=before[key]))
+            elif before[key] != after[key]:
+                changes.append(ObjectChange(env, "changed", *key, fields=field_changes(before[key], after[key]),
+                                            old=before[key], new=after[key]))
+    return changes
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def format_value(value: Any) -> str:
+    """A field value on one line: JSON (strings quoted), ``(absent)`` for a missing field."""
+    if value is ABSENT:
+        return "(absent)"
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _yaml_lines(value: Any) -> list[str]:
+    from .helm import dump_yaml
+
+    if isinstance(value, (dict, list)):
+        return dump_yaml(value).rstrip("\n").splitlines()
+    return [format_value(value)]
+
+
+def render_text(changes: list[ObjectChange], ref: str) -> str:
+    """Plain text: one line per object (``~`` changed, ``+`` added, ``-`` removed), then for a
+    changed object one line per field: ``path: old -> new``."""
+    lines = []
+    for c in changes:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[c.status]
+        lines.append(f"{c.env}: {mark} {c.ident}")
+        for f in c.fields:
+            lines.append(f"    {f.path}: {format_value(f.old)} -> {format_value(f.new)}")
+    counts = _counts(changes)
+    lines.append(f"{len(changes)} object(s) differ from {ref}: {counts['changed']} changed, {counts['added']} added, "
+                 f"{counts['removed']} removed" if changes else f"no object differs from {ref}")
+    return "\n".join(lines) + "\n"
+
+
+def _counts(changes: list[ObjectChange]) -> dict[str, int]:
+    return {s: sum(1 for c in changes if c.status == s) for s in ("changed", "added", "removed")}
+
+
+def diff_block(change: ObjectChange) -> str:
+    """The body of one ```diff block: per changed field a hunk header with its path and the old
+    (``-``) and new (``+``) values; an added or removed object in full."""
+    lines: list[str] = []
+    if change.status == "changed":
+        for f in change.fields:
+            lines.append(f"@@ {f.path} @@")
+            if f.old is not ABSENT:
+                lines += [f"- {line}" for line in _yaml_lines(f.old)]
+            if f.new is not ABSENT:
+                lines += [f"+ {line}" for line in _yaml_lines(f.new)]
+    else:
+        sign, obj = ("+", change.new) if change.status == "added" else ("-", change.old)
+        lines += [f"{sign} {line}" for line in _yaml_lines(obj)]
+    return "\n".join(lines)
+
+
+def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str]) -> str:
+    """A pull-request comment (template ``diff.md.j2``): heading, summary table, one ```diff
+    block per object, cut to :data:`MARKDOWN_BUDGET` characters."""
+    from .documents import render
+
+    rows = [[c.env, c.status, c.kind, c.namespace or "-", c.name, len(c.fields) if c.status == "changed" else "-"]
+            for c in changes]
+    blocks: list[dict[str, str]] = []
+    used = 0
+    for c in changes:
+        block = {"title": f"{c.env}: {c.status} {c.kind} `{(c.namespace + '/') if c.namespace else ''}{c.name}`",
+                 "body": diff_block(c)}
+        size = len(block["title"]) + len(block["body"]) + 20
+        if used + size > MARKDOWN_BUDGET:
+            break
+        blocks.append(block)
+        used += size
+    return render("diff.md.j2", ref=ref, envs=envs, changes=changes, counts=_counts(changes), rows=rows,
+                  blocks=blocks, omitted=len(changes) - len(blocks))
