@@ -5,8 +5,9 @@
 # - Only the command-line tools are used; the packages' daemons must not run. A policy-rc.d that
 #   denies every start is put in place for the install (and removed after, unless one was there),
 #   so no service is started even where invoke-rc.d could start one.
-# - apt-get needs root (as on CI). `apt-get update` only when the lists do not know the packages,
-#   or when an install fails on a stale list (then it is retried once).
+# - apt-get needs root (as on CI; through sudo elsewhere, e.g. hosted runners). `apt-get update`
+#   only when the lists do not know the packages, or when an install fails on a stale list (then it
+#   is retried once).
 # Idempotent: with both tools on PATH it only prints their versions.
 set -euo pipefail
 START=$SECONDS
@@ -18,29 +19,31 @@ if command -v promtool >/dev/null && command -v amtool >/dev/null; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+sudo=""; [[ $EUID -eq 0 ]] || sudo="sudo"
 POLICY=/usr/sbin/policy-rc.d
 OWN_POLICY=0
 if [[ ! -e "$POLICY" ]]; then
-  printf '#!/bin/sh\n# installed by tripgen-cdk8s scripts/install-prometheus-tools.sh: start no service\nexit 101\n' > "$POLICY"
-  chmod 755 "$POLICY"
+  printf '#!/bin/sh\n# installed by tripgen-cdk8s scripts/install-prometheus-tools.sh: start no service\nexit 101\n' \
+    | $sudo tee "$POLICY" >/dev/null
+  $sudo chmod 755 "$POLICY"
   OWN_POLICY=1
 fi
-cleanup() { if [[ "$OWN_POLICY" == 1 ]]; then rm -f "$POLICY"; fi; }
+cleanup() { if [[ "$OWN_POLICY" == 1 ]]; then $sudo rm -f "$POLICY"; fi; }
 trap cleanup EXIT
 
 PACKAGES=(prometheus prometheus-alertmanager)
 if ! apt-cache show "${PACKAGES[@]}" >/dev/null 2>&1; then
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
 fi
-if ! apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null; then
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null; then
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 fi
 
 # A system without policy-rc.d support (systemd in a container) may still have started them: stop
 # exactly these two units, and keep them from starting at boot.
 if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-  systemctl disable --now prometheus.service prometheus-alertmanager.service >/dev/null 2>&1 || true
+  $sudo systemctl disable --now prometheus.service prometheus-alertmanager.service >/dev/null 2>&1 || true
 fi
 
 echo "installed promtool: $(promtool --version 2>&1 | head -n1)"

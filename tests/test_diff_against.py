@@ -56,7 +56,9 @@ def test_a_changed_hpa_bound_shows_the_object_the_path_and_both_values(repo):
         assert proc.returncode == 1, proc.stderr
         assert "prod: ~ HorizontalPodAutoscaler tripgen-prod/trip-service" in proc.stdout
         assert "    spec.maxReplicas: 15 -> 12" in proc.stdout
-        assert "1 object(s) differ from main: 1 changed, 0 added, 0 removed" in proc.stdout
+        # ... and the trip-service dashboard, whose replicas panel is drawn from the same bound (TRIPGEN.md 9.2)
+        assert "prod: ~ ConfigMap tripgen-prod/trip-service-dashboard" in proc.stdout
+        assert "2 object(s) differ from main: 2 changed, 0 added, 0 removed" in proc.stdout
         # the working tree, the index and the refs are untouched
         assert git(repo, "status", "--porcelain") == status
         assert tree_bytes(repo) == files
