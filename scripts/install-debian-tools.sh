@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian tools the tests drive (root, as on CI): strace (crash tests kill synth at each
+# Install the Debian tools the tests drive (root as on CI, or sudo on a hosted runner): strace (crash tests kill synth at each
 # rename with `strace -e inject=...:signal=KILL`) and chattr from e2fsprogs (a read-only --out).
 # Idempotent: a tool already on PATH is not reinstalled.
 set -euo pipefail
@@ -10,8 +10,9 @@ for tool in "${!PACKAGE_OF[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")
 done
 if (( ${#missing[@]} )); then
-  apt_install() { apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
-  apt_install || { apt-get update -qq && apt_install; }
+  sudo=""; [[ $EUID -eq 0 ]] || sudo="sudo"
+  apt_install() { $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+  apt_install || { $sudo apt-get update -qq && apt_install; }
   echo "installed ${missing[*]}"
 else
   echo "strace and chattr already installed"
