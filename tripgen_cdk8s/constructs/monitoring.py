@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cdk8s
 import constructs
 
+from ..helmchart import HelmChart
 from .microservice import MicroService
 
 
@@ -20,11 +21,13 @@ class ServiceScrape(constructs.Construct):
             self, "service-monitor", api_version=api_version, kind="ServiceMonitor",
             metadata=cdk8s.ApiObjectMetadata(name=service.name, namespace=service.namespace,
                                              labels=dict(service.labels)))
-        self.monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", {
+        spec = {
             "selector": {"matchLabels": dict(service.selector)},
             "namespaceSelector": {"matchNames": [service.namespace]},
             "endpoints": [{"port": "http", "path": path, "interval": f"{interval_seconds}s", "scheme": "http"}],
-        }))
+        }
+        self.monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
+        HelmChart.of(self).bind_namespace_in(self.monitor, spec, ("spec",))
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,10 @@ class AlertRules(constructs.Construct):
         self.rule = cdk8s.ApiObject(
             self, "prometheus-rule", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
             metadata=cdk8s.ApiObjectMetadata(name="tripgen-alerts", namespace=namespace, labels=dict(labels)))
-        self.rule.add_json_patch(cdk8s.JsonPatch.add("/spec", {"groups": [{
+        spec = {"groups": [{
             "name": "tripgen.rules",
             "rules": [{"alert": a.name, "expr": a.expr, "for": a.for_, "labels": {"severity": a.severity},
                        "annotations": {"summary": a.summary}} for a in alerts],
-        }]}))
+        }]}
+        self.rule.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
+        HelmChart.of(self).bind_namespace_in(self.rule, spec, ("spec",))
