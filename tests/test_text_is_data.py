@@ -62,7 +62,7 @@ def test_a_chart_description_with_template_text_is_literal_in_the_chart(helm, tm
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    rendered = parse_all(run_helm(helm, "template", "user-service", str(root)))
+    rendered = parse_all(run_helm(helm, "template", "user-service", str(root), "--namespace", chart.namespace))
     assert sorted(rendered, key=lambda o: o["kind"]) == sorted(chart.objects, key=lambda o: o["kind"])
     assert yaml.safe_load(files["Chart.yaml"])["description"] == odd.description
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .helmchart import Binding, ChartValues, ValueParam
+from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam
 from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
 
 PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
@@ -106,8 +106,11 @@ def _label_templates(chart_name: str, version: str, app_version: str) -> dict[st
     }
 
 
-def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: dict[str, tuple[str, str]]) -> str:
-    """One object as a Helm template: bound fields and standard labels become Go templates."""
+def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: dict[str, tuple[str, str]],
+                    namespace: str | None = None) -> str:
+    """One object as a Helm template: bound fields and standard labels become Go templates, and a
+    ``metadata.namespace`` equal to the chart's ``namespace`` becomes ``{{ .Release.Namespace }}``
+    (Helm's convention: ``helm template --namespace X`` and ArgoCD's destination decide it)."""
     work = copy.deepcopy(obj)
     templates: list[str] = []
     nonce = secrets.token_hex(8).upper()
@@ -116,6 +119,10 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
         templates.append(template)
         return f"{PLACEHOLDER_PREFIX}{nonce}N{len(templates) - 1}X"
 
+    bindings = list(bindings)
+    meta = work.get("metadata", {})
+    if namespace is not None and meta.get("namespace") == namespace:
+        bindings.append(Binding(("metadata", "namespace"), RELEASE_NAMESPACE, namespace))
     for b in bindings:
         actual = _get(work, b.path)
         if actual != b.expected:
@@ -242,7 +249,7 @@ def chart_files(chart: Any) -> dict[str, str]:
         files["templates/_helpers.tpl"] = HELPERS
     for obj, name in zip(chart.objects, template_file_names(chart.objects), strict=True):
         bindings = chart.values.bindings.get((obj["kind"], obj["metadata"]["name"]), [])
-        files[f"templates/{name}"] = render_template(obj, bindings, labels)
+        files[f"templates/{name}"] = render_template(obj, bindings, labels, chart.namespace)
     files["templates/NOTES.txt"] = render_notes(chart)
     files["README.md"] = render_readme(chart)
     return files

@@ -9,6 +9,8 @@ gives back exactly the synthesised objects, and ``--set image.tag=X`` really cha
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +65,32 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     raise TypeError(f"unsupported value type {type(value).__name__}")
+
+
+RELEASE_NAMESPACE = "{{ .Release.Namespace }}"
+
+
+def _namespace_token(namespace: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9-])" + re.escape(namespace) + r"(?![a-z0-9-])")
+
+
+def embeds_namespace(value: str, namespace: str) -> bool:
+    """Whether ``value`` contains ``namespace`` as a whole DNS token."""
+    return bool(_namespace_token(namespace).search(value))
+
+
+def namespace_template(value: str, namespace: str) -> str:
+    """A Go template rendering ``value`` with each occurrence of ``namespace`` (as a whole DNS token:
+    ``x.tripgen-prod.svc`` or ``namespace="tripgen-prod"``, not ``sb-tripgen-prod``) replaced by the
+    release namespace; ``value`` itself stays data (a JSON string literal, printed with toJson)."""
+    parts = _namespace_token(namespace).split(value)
+    if parts == ["", ""]:
+        return RELEASE_NAMESPACE
+    if len(parts) == 1:
+        raise ValueError(f"{value!r} does not contain the namespace {namespace!r}")
+    fmt = "%s".join(p.replace("%", "%%") for p in parts)
+    args = " ".join([".Release.Namespace"] * (len(parts) - 1))
+    return "{{ printf " + json.dumps(fmt) + " " + args + " | toJson }}"
 
 
 def values_ref(key: str) -> str:
@@ -135,6 +163,29 @@ class HelmChart(cdk8s.Chart):
         can never silently point at the wrong field.
         """
         self.values.bindings.setdefault(self.key_of(obj), []).append(Binding(path, template, expected))
+
+    def bind_namespace(self, obj: cdk8s.ApiObject, path: Path, value: str) -> None:
+        """The string at ``path`` embeds this chart's namespace: render it with the release
+        namespace instead (``helm template --namespace other`` then refers to ``other``)."""
+        self.bind(obj, path, namespace_template(value, self.target_namespace), value)
+
+    def bind_namespace_in(self, obj: cdk8s.ApiObject, body: Any, prefix: Path = ()) -> None:
+        """Bind every string of ``body`` (the plain value at ``prefix`` of ``obj``, e.g. its spec)
+        that embeds this chart's namespace: PromQL matchers, URLs, namespace selectors."""
+        if isinstance(body, str):
+            if embeds_namespace(body, self.target_namespace):
+                self.bind_namespace(obj, prefix, body)
+        elif isinstance(body, dict):
+            for key, value in body.items():
+                self.bind_namespace_in(obj, value, (*prefix, key))
+        elif isinstance(body, (list, tuple)):
+            for i, value in enumerate(body):
+                self.bind_namespace_in(obj, value, (*prefix, i))
+
+    def unbind(self, obj: cdk8s.ApiObject, prefix: Path) -> None:
+        """Drop the bindings of ``obj`` under ``prefix`` (for state re-bound by a finalizer)."""
+        bindings = self.values.bindings.get(self.key_of(obj), [])
+        bindings[:] = [b for b in bindings if b.path[:len(prefix)] != prefix]
 
     def bind_value(self, obj: cdk8s.ApiObject, path: Path, key: str, expected: Any) -> None:
         """Bind the field at ``path`` to ``.Values.<key>`` (strings quoted, integers bare)."""

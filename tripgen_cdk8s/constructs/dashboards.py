@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import cdk8s
 import constructs
 from cdk8s_plus_29 import k8s
 from grafana_foundation_sdk.builders import common as common_builders
@@ -17,6 +18,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+
+from ..helmchart import HelmChart
 
 SIDECAR_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
@@ -148,6 +151,9 @@ class GrafanaDashboard(constructs.Construct):
             metadata=k8s.ObjectMeta(name=props.name, namespace=props.namespace,
                                     labels={**props.labels, SIDECAR_LABEL: "1"}, annotations=annotations),
             data={self.file_name: self.json})
+        chart = cdk8s.Chart.of(self)
+        if isinstance(chart, HelmChart):  # the queries' namespace matchers follow .Release.Namespace
+            chart.bind_namespace_in(self.config_map, {self.file_name: self.json}, ("data",))
 
 
 def datasource_ref(uid: str) -> model.DataSourceRef:

@@ -13,7 +13,7 @@ import constructs
 from cdk8s_plus_29 import k8s
 
 from ..config import Delivery, Image, Resources, RollingSettings
-from ..helmchart import HelmChart
+from ..helmchart import HelmChart, embeds_namespace
 from ..labels import selector_labels, standard_labels
 
 HTTP_PORT = 8080
@@ -204,6 +204,7 @@ class MicroService(constructs.Construct):
         self._bind_values()
         self._synthesised_config = dict(self.config)
         chart.before_synth(self._write_config)
+        chart.before_synth(self._bind_namespace_references)
 
     # ------------------------------------------------------------------ construction
 
@@ -363,6 +364,14 @@ class MicroService(constructs.Construct):
         self.workload.add_json_patch(
             cdk8s.JsonPatch.replace("/spec/template/metadata/annotations/checksum~1config", self.config_checksum()))
         self._synthesised_config = dict(self.config)
+
+    def _bind_namespace_references(self) -> None:
+        """Config values that embed the namespace (the URLs of the services this one calls) follow
+        the release namespace; the checksum stays that of the environment's own values."""
+        self.chart.unbind(self.config_map, ("data",))
+        for key, value in sorted(self.config.items()):
+            if embeds_namespace(value, self.namespace):
+                self.chart.bind_namespace(self.config_map, ("data", key), value)
 
     def config_checksum(self) -> str:
         """sha256 of the ConfigMap data; the pod annotation that rolls pods on config change."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import cdk8s
 import constructs
 
+from ..helmchart import HelmChart
 from .microservice import MicroService
 
 
@@ -21,11 +22,13 @@ class ServiceScrape(constructs.Construct):
             self, "service-monitor", api_version=api_version, kind="ServiceMonitor",
             metadata=cdk8s.ApiObjectMetadata(name=service.name, namespace=service.namespace,
                                              labels=dict(service.labels)))
-        self.monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", {
+        spec = {
             "selector": {"matchLabels": dict(service.selector)},
             "namespaceSelector": {"matchNames": [service.namespace]},
             "endpoints": [{"port": "http", "path": path, "interval": f"{interval_seconds}s", "scheme": "http"}],
-        }))
+        }
+        self.monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
+        HelmChart.of(self).bind_namespace_in(self.monitor, spec, ("spec",))
 
 
 @dataclass(frozen=True)
@@ -82,5 +85,8 @@ class AlertRules(constructs.Construct):
                 annotations["runbook_url"] = runbook_url(props.runbook_base_url, a)
             rules.append({"alert": a.name, "expr": a.expr, "for": a.for_,
                           "labels": {**dict(a.labels), "severity": a.severity}, "annotations": annotations})
-        self.rule.add_json_patch(cdk8s.JsonPatch.add("/spec", {"groups": [{
-            "name": props.group or f"{props.name}.rules", "rules": rules}]}))
+        spec = {"groups": [{"name": props.group or f"{props.name}.rules", "rules": rules}]}
+        self.rule.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
+        chart = cdk8s.Chart.of(self)
+        if isinstance(chart, HelmChart):  # PromQL namespace matchers follow .Release.Namespace
+            chart.bind_namespace_in(self.rule, spec, ("spec",))

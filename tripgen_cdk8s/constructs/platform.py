@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import constructs
 from cdk8s_plus_29 import k8s
 
+from ..helmchart import HelmChart
+
 
 @dataclass(frozen=True)
 class PlatformProps:
@@ -48,6 +50,10 @@ class TripGenPlatform(constructs.Construct):
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
         self.namespace = k8s.KubeNamespace(self, "namespace", metadata=k8s.ObjectMeta(name=ns, labels=ns_labels))
+        chart = HelmChart.of(self)
+        # The chart's namespace is the release's: `helm template --namespace X` creates and labels X.
+        chart.bind_namespace(self.namespace, ("metadata", "name"), ns)
+        chart.bind_namespace(self.namespace, ("metadata", "labels", "kubernetes.io/metadata.name"), ns)
         if props.quota_requests_cpu and props.quota_requests_memory:
             self.quota = k8s.KubeResourceQuota(
                 self, "quota", metadata=meta(f"{ns}-quota"),
@@ -78,10 +84,12 @@ class TripGenPlatform(constructs.Construct):
             self, "deployment-sa", metadata=meta("deployment-sa"), automount_service_account_token=False)
 
         def binding(name: str, role: str, subject: str) -> k8s.KubeRoleBinding:
-            return k8s.KubeRoleBinding(
+            rb = k8s.KubeRoleBinding(
                 self, name, metadata=meta(name),
                 role_ref=k8s.RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role),
                 subjects=[k8s.Subject(kind="ServiceAccount", name=subject, namespace=ns)])
+            chart.bind_namespace(rb, ("subjects", 0, "namespace"), ns)
+            return rb
 
         self.bindings = [binding("deployment-sa-application-writer", "application-writer", "deployment-sa")]
         for sa in props.reader_service_accounts:

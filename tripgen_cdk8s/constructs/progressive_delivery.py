@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import cdk8s
 from cdk8s_plus_29 import k8s
 
+from ..helmchart import HelmChart
+
 if TYPE_CHECKING:
     from .microservice import MicroService
 
@@ -77,6 +79,8 @@ def _blue_green(service: MicroService) -> dict[str, Any]:
                                         "query": preview_error_rate_query(service.namespace)}},
         }],
     }))
+    HelmChart.of(service).bind_namespace(analysis, ("spec", "metrics", 0, "provider", "prometheus", "query"),
+                                         preview_error_rate_query(service.namespace))
     service.preview_service_name = preview
     return {
         "activeService": service.name,
