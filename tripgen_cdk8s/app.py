@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import cdk8s  # noqa: E402
+import cdk8s
 
-from .checks import capacity_report, check_capacity  # noqa: E402
-from .config import AppGatewayIngress, Environment, KeyVaultSecret, validate  # noqa: E402  # noqa: E402
-from .constructs import (  # noqa: E402
+from .checks import capacity_report, check_capacity
+from .config import AppGatewayIngress, Environment, KeyVaultSecret, validate
+from .constructs import (
     AlertmanagerConfig,
     AlertRules,
     AlertRulesProps,
@@ -39,10 +39,10 @@ from .constructs import (  # noqa: E402
     ZoneSpreadPolicy,
     ZoneSpreadPolicyProps,
 )
-from .errors import ConfigError  # noqa: E402
-from .helmchart import ChartValues, HelmChart, ManifestChart  # noqa: E402
-from .labels import standard_labels  # noqa: E402
-from .observability import (  # noqa: E402
+from .errors import ConfigError
+from .helmchart import ChartValues, HelmChart, ManifestChart
+from .labels import standard_labels
+from .observability import (
     ALERT_GROUP,
     ALERT_RULES_NAME,
     APPINSIGHTS_ALIAS,
@@ -54,7 +54,7 @@ from .observability import (  # noqa: E402
     service_dashboard,
     telemetry_config,
 )
-from .quantities import format_bytes, format_millicores  # noqa: E402
+from .quantities import format_bytes, format_millicores
 
 PLATFORM_CHART = "tripgen-platform"
 
