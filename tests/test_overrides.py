@@ -261,3 +261,30 @@ def test_a_conflict_with_a_field_of_no_set_service_names_the_last_set():
     assert err.field == "--set ai-service.image.tag (services.ai-service.image.tag)"
     assert err.value == "v3"
     assert err.allowed.startswith("conflicts with services.location-service.min_available=5: ")
+
+
+def test_a_loose_match_of_a_key_is_still_suggested():
+    # "tag" is 0.5 similar to "image.tag": under difflib's default cutoff (0.6), above ours (0.4)
+    assert error_of(PROD, ["trip-service.tag=v2"]).allowed.startswith(
+        "unknown values key; did you mean trip-service.image.tag? keys of trip-service: "
+    )
+
+
+def test_the_conflict_prefers_the_set_on_the_same_object_over_a_later_one_on_the_same_service():
+    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=20", "trip-service.image.tag=v2"])
+    assert err.field == "--set trip-service.autoscaling.minReplicas (services.trip-service.scaling.min_replicas)"
+
+
+def test_the_conflict_prefers_a_set_on_another_object_of_the_same_service_over_a_later_one_elsewhere():
+    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=2", "user-service.image.tag=v2"])
+    assert str(err) == (
+        "--set trip-service.autoscaling.minReplicas (services.trip-service.scaling.min_replicas): invalid value '2'; "
+        "conflicts with services.trip-service.min_available=2: allowed: below the minimum replicas (2), "
+        "otherwise node drains block"
+    )
+
+
+def test_value_of_is_the_raw_value_of_the_last_set_of_that_key():
+    assignments = ["a.b=x=y", "c.d=1", "a.b=z=w", "a.bb=q"]
+    assert overrides._value_of(assignments, "a.b") == "z=w"
+    assert overrides._value_of(assignments, "c.d") == "1"

@@ -435,3 +435,69 @@ def test_the_lock_is_taken_as_soon_as_it_is_free_and_released_after(tmp_path):
 def test_the_lock_holder_is_another_process_when_unknown(tmp_path):
     assert writer._lock_holder(tmp_path) == "another process"
     assert writer._lock_holder(tmp_path / "missing") == "another process"
+
+
+def test_only_a_flock_names_the_holder_never_a_posix_lock_on_the_same_directory(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    posix = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.lockf(posix, fcntl.LOCK_SH)  # listed in /proc/locks as POSIX, same device and inode
+        assert writer._lock_holder(out) == "another process"
+    finally:
+        os.close(posix)
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    posix = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.lockf(posix, fcntl.LOCK_SH)  # newer, so listed before the flock
+        assert writer._lock_holder(out) == f"pid {os.getpid()} ({_cmdline()})"
+    finally:
+        os.close(posix)
+        os.close(fd)
+
+
+def test_the_holder_command_line_is_a_question_mark_when_unreadable(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+        def unreadable(self):
+            raise PermissionError(errno.EACCES, "denied")
+
+        monkeypatch.setattr(Path, "read_bytes", unreadable)
+        assert writer._lock_holder(out) == f"pid {os.getpid()} (?)"
+    finally:
+        os.close(fd)
+
+
+def test_directory_modes_are_755_whatever_the_umask(tmp_path):
+    out = tmp_path / "out"
+    old = os.umask(0o077)
+    try:
+        writer.write_environment(out, "prod", {"deep/er/f.yaml": "f\n", "top.md": "t\n"})
+    finally:
+        os.umask(old)
+    for d in (out / "prod", out / "prod" / "deep", out / "prod" / "deep" / "er"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o755, d
+
+
+def test_a_cleanup_that_fails_does_not_hide_the_original_error(tmp_path, monkeypatch):
+    def cannot_remove(path):
+        raise PermissionError(errno.EACCES, "denied", str(path))
+
+    def boom(rel: str) -> None:
+        raise RuntimeError("disk full")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(writer, "_remove_staging", cannot_remove)
+    with pytest.raises(RuntimeError, match="disk full"):
+        writer.write_environment(out, "prod", FILES, on_file=boom)
+    assert [p.name.startswith(writer.STAGING_PREFIX) for p in out.iterdir()] == [True]  # left for the next run
+    out2 = tmp_path / "out2"
+    out2.mkdir()
+    (out2 / "dev").write_text("not a directory\n")
+    with pytest.raises(writer.WriteRefused, match="not a directory"):
+        writer.write_environments(out2, {"prod": FILES, "dev": FILES})
