@@ -11,6 +11,8 @@ import errno
 import fcntl
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -435,6 +437,30 @@ def test_the_lock_is_taken_as_soon_as_it_is_free_and_released_after(tmp_path):
 def test_the_lock_holder_is_another_process_when_unknown(tmp_path):
     assert writer._lock_holder(tmp_path) == "another process"
     assert writer._lock_holder(tmp_path / "missing") == "another process"
+
+
+def test_a_flock_of_another_process_on_another_directory_is_not_the_holder(tmp_path):
+    other, out = tmp_path / "other", tmp_path / "out"
+    other.mkdir()
+    out.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+            str(other),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        assert writer._lock_holder(out) == "another process"
+        assert writer._lock_holder(other).startswith(f"pid {holder.pid} (")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_only_a_flock_names_the_holder_never_a_posix_lock_on_the_same_directory(tmp_path):
