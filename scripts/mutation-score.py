@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +28,13 @@ EQUIVALENTS = ROOT / "docs" / "equivalent-mutants.md"
 PRAGMA = "# pragma: no mutate"
 
 
-def mutmut_status() -> dict[object, str]:
+def mutmut_status() -> Mapping[int | None, str]:
     from mutmut.stats import status_by_exit_code  # mutmut's own table (installed by `scripts/setup.sh test`)
 
-    return status_by_exit_code  # type: ignore[no-any-return]
+    return status_by_exit_code
 
 
-def module_counts(module: str, status_by_exit_code: dict[object, str]) -> dict[str, int] | None:
+def module_counts(module: str, status_by_exit_code: Mapping[int | None, str]) -> dict[str, int] | None:
     meta = ROOT / "mutants" / (module + ".meta")
     if not meta.is_file():
         return None
@@ -60,7 +61,7 @@ def pragma_lines(modules: list[str]) -> set[tuple[str, str]]:
 
 def listed_equivalents() -> set[tuple[str, str]]:
     """(module, code) of every row of the equivalent-mutant table, each with a non-empty reason."""
-    rows = set()
+    rows: set[tuple[str, str]] = set()
     if not EQUIVALENTS.is_file():
         return rows
     for line in EQUIVALENTS.read_text(encoding="utf-8").splitlines():
