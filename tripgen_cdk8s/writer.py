@@ -270,8 +270,8 @@ def _carry_over(old_root: Path, new_root: Path, foreign: set[str], foreign_dirs:
 
 def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], None] | None) -> _Staged:
     target = out / env
-    foreign: set[str] = set()
-    foreign_dirs: set[str] = set()
+    foreign: set[str] = set()  # pragma: no mutate
+    foreign_dirs: set[str] = set()  # pragma: no mutate
     if os.path.lexists(target):
         if target.is_symlink() or not target.is_dir():
             raise WriteRefused(f"{_shown(target)}: exists and is not a directory; move it away or choose another --out")
