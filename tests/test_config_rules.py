@@ -780,9 +780,77 @@ CASES: list[tuple[str, Callable[[], Environment], str]] = [
         f"{T}.replicas: invalid value 1; allowed by guardrails.min_replicas: at least 2",
     ),
     (
-        "api-prefixes-empty",
-        lambda: svc(PROD, "trip-service", api_prefixes=()),
-        f"{T}.api_prefixes: invalid value (); allowed: at least one path prefix such as /api/v1/users",
+        "port-below",
+        lambda: svc(PROD, "trip-service", port=1023),
+        f"{T}.port: invalid value 1023; allowed: an integer from 1024 to 65535",
+    ),
+    (
+        "port-above",
+        lambda: svc(PROD, "trip-service", port=65536),
+        f"{T}.port: invalid value 65536; allowed: an integer from 1024 to 65535",
+    ),
+    (
+        "liveness-path-relative",
+        lambda: svc(PROD, "trip-service", liveness_path="healthz"),
+        f"{T}.liveness_path: invalid value 'healthz'; allowed: an absolute URL path",
+    ),
+    (
+        "readiness-path-query",
+        lambda: svc(PROD, "trip-service", readiness_path="/ready?x=1"),
+        f"{T}.readiness_path: invalid value '/ready?x=1'; allowed: an absolute URL path",
+    ),
+    (
+        "ingress-without-public-service",
+        lambda: R(PROD, services=tuple(R(s, api_prefixes=()) for s in PROD.services)),
+        "ingress: invalid value 'AppGatewayIngress'; allowed: None when no service has api_prefixes (nothing to route)",
+    ),
+    (
+        "api-prefix-of-another-service",
+        lambda: svc(PROD, "trip-service", api_prefixes=("/api/v1/trips", "/api/v1/users")),
+        f"{T}.api_prefixes[1]: invalid value '/api/v1/users'; "
+        "allowed: a path prefix no other service routes (user-service has it)",
+    ),
+    (
+        "calls-twice",
+        lambda: svc(PROD, "trip-service", calls=("user-service", "user-service")),
+        f"{T}.calls[1]: invalid value 'user-service'; allowed: each callee once",
+    ),
+    (
+        "egress-host-twice",
+        lambda: svc(PROD, "ai-service", external_egress=("api.openai.com", "api.openai.com")),
+        "services.ai-service.external_egress[1]: invalid value 'api.openai.com'; allowed: each host once",
+    ),
+    (
+        "writable-path-twice",
+        lambda: svc(PROD, "trip-service", writable_paths=("/tmp", "/tmp")),
+        f"{T}.writable_paths[1]: invalid value '/tmp'; allowed: each path once (each becomes an emptyDir volume)",
+    ),
+    (
+        "store-attached-twice",
+        lambda: svc(PROD, "user-service", stores=PROD.service("user-service").stores + (
+            R(PROD.service("user-service").stores[0], secret_alias="DB2"),)),
+        "services.user-service.stores[2]: invalid value 'postgresql'; allowed: each store once per service",
+    ),
+    (
+        "pods-metric-twice",
+        lambda: scaling(PROD, "user-service", pods_metrics=PROD.service("user-service").scaling.pods_metrics * 2),
+        "services.user-service.scaling.pods_metrics[1]: invalid value 'http_requests_per_second'; "
+        "allowed: each metric once",
+    ),
+    (
+        "store-name-twice",
+        lambda: R(PROD, stores=PROD.stores + (PROD.stores[0],)),
+        "stores[3]: invalid value 'postgresql'; allowed: each store name once",
+    ),
+    (
+        "pull-secret-twice",
+        lambda: R(PROD, image_pull_secrets=("acr", "acr")),
+        "image_pull_secrets[1]: invalid value 'acr'; allowed: each Secret once",
+    ),
+    (
+        "queue-name-twice",
+        lambda: R(PROD, messaging=R(PROD.messaging, topics=PROD.messaging.queues[:1])),
+        "messaging[3]: invalid value 'ai-schedule-generation'; allowed: each queue or topic name once",
     ),
     (
         "api-prefix-relative",
@@ -1307,3 +1375,11 @@ def test_an_app_gateway_ingress_with_default_deny_and_no_guardrails_is_valid():
 
 def test_a_store_attachment_to_a_store_without_database_needs_no_database():
     valid(svc(PROD, "trip-service", stores=(StoreAttachment(store="redis", secret_alias="REDIS_PASSWORD"),)))
+
+
+def test_the_port_bounds_are_inclusive_and_probe_paths_default_to_the_health_path():
+    for port in (1024, 8080, 65535):
+        env = svc(PROD, "trip-service", port=port)
+        assert validate(env) is env
+    env = svc(PROD, "trip-service", liveness_path="", readiness_path="")
+    assert validate(env) is env
