@@ -5,6 +5,7 @@ off.  Fast: no cdk8s synthesis, no helm (part of the mutation-testing selection,
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 import pytest
@@ -1136,7 +1137,9 @@ CASES: list[tuple[str, Callable[[], Environment], str]] = [
 
 def test_each_rule_reports_the_field_the_value_and_what_is_allowed():
     # One test over the whole table (not one pytest item per row): mutmut runs the covering tests
-    # of every mutant, and a few hundred items per run cost minutes.  Every mismatch is reported.
+    # of every mutant, and a few hundred items per run cost minutes.  Every mismatch is reported,
+    # except under mutmut (MUTANT_UNDER_TEST set), where the first one decides and saves the rest.
+    fail_fast = bool(os.environ.get("MUTANT_UNDER_TEST"))
     wrong = {}
     for name, make, message in CASES:
         try:
@@ -1146,6 +1149,8 @@ def test_each_rule_reports_the_field_the_value_and_what_is_allowed():
             got = str(err)
         if got != message:
             wrong[name] = f"{name}:\n  got      {got}\n  expected {message}"
+            if fail_fast:
+                break
     assert not wrong, "\n".join(wrong.values())
     assert len({c[0] for c in CASES}) == len(CASES)
 
@@ -1268,6 +1273,7 @@ VALID: list[tuple[str, Callable[[], Environment]]] = [
 
 
 def test_values_inside_the_ranges_and_rules_switched_off_are_valid():
+    fail_fast = bool(os.environ.get("MUTANT_UNDER_TEST"))
     wrong = {}
     for name, make in VALID:
         env = make()
@@ -1275,6 +1281,8 @@ def test_values_inside_the_ranges_and_rules_switched_off_are_valid():
             assert validate(env) is env
         except ConfigError as err:
             wrong[name] = f"{name}: {err}"
+            if fail_fast:
+                break
     assert not wrong, "\n".join(wrong.values())
     assert len({v[0] for v in VALID}) == len(VALID)
 
