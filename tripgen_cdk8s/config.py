@@ -610,7 +610,7 @@ def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: se
         _int(f"{path}.stores[{i}].redis_database", att.redis_database, 0, 0)
     for i, sec in enumerate(svc.secrets):
         if isinstance(sec, KeyVaultSecret):
-            _str(f"{path}.secrets[{i}].object_name", sec.object_name, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
+            _str(f"{path}.secrets[{i}].object_name", sec.object_name, KEY_VAULT_OBJECT,
                  "a Key Vault object name (letters, digits, hyphens)")
         elif isinstance(sec, SecretKeyRef):
             _str(f"{path}.secrets[{i}].secret", sec.secret, DNS_SUBDOMAIN, "a Secret name (DNS subdomain)")
@@ -832,7 +832,7 @@ def _validate_observability(env: Environment, mon: Monitoring) -> None:
         if env.key_vault is None:
             _fail("telemetry", "Telemetry", "allowed: None (the connection string comes from key_vault, which this "
                   "environment has not)")
-        _str("telemetry.connection_string_object", t.connection_string_object, re.compile(r"^[a-zA-Z0-9-]{1,127}$"),
+        _str("telemetry.connection_string_object", t.connection_string_object, KEY_VAULT_OBJECT,
              "a Key Vault object name (letters, digits, hyphens)")
         _int("telemetry.sampling_percentage", t.sampling_percentage, 1, 100)
         if t.log_format not in ("ecs", "logstash", "gelf"):
