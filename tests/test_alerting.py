@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import find, objects
-from tripgen_cdk8s import promtools
+from tripgen_cdk8s.lib import promtools
 
 NS = "tripgen-prod"
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
@@ -319,7 +319,7 @@ def test_amtool_leaves_other_namespaces_alone(amtool, routing_file):
 
 def test_routing_validates_against_the_upstream_crd_strictly():
     from conftest import CRDS
-    from tripgen_cdk8s.validation import check_custom_resources
+    from tripgen_cdk8s.lib.validation import check_custom_resources
 
     obj = find("prod", "AlertmanagerConfig", "tripgen-alert-routing")
     assert check_custom_resources([obj], CRDS) == []
@@ -337,7 +337,7 @@ def test_no_routing_object_in_dev():
 
 
 def test_the_readme_route_computation_agrees_with_amtool(amtool, routing_file):
-    from tripgen_cdk8s.observability_report import route_receivers
+    from tripgen_cdk8s.tripgen.observability_report import route_receivers
 
     route = find("prod", "AlertmanagerConfig", "tripgen-alert-routing")["spec"]["route"]
     for severity in ("critical", "warning", "info"):

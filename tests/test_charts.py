@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import CRDS, ENVIRONMENTS, ROOT, objects, parse_all, run_helm, synthesis
-from tripgen_cdk8s.validation import HELM_FRAMEWORK_SKIPS, check_custom_resources
+from tripgen_cdk8s.lib.validation import HELM_FRAMEWORK_SKIPS, check_custom_resources
 
 CHARTS = [(env, c.name) for env in ENVIRONMENTS for c in synthesis(env).charts if c.is_helm]
 CHART_IDS = [f"{e}/{c}" for e, c in CHARTS]

@@ -159,7 +159,7 @@ def test_bad_overlay_values_exit_2_name_the_field_and_lose_nothing(project_copy,
 INTERNAL_ERROR = """
 import sys
 sys.path.insert(0, {root!r})
-import tripgen_cdk8s.app as app
+import tripgen_cdk8s.tripgen.app as app
 def broken(env):
     raise KeyError("a bug")
 app.synthesize = broken
@@ -194,7 +194,7 @@ def test_broken_overlay_exits_2_without_traceback(project_copy):
 CRASH_MID_WRITE = """
 import sys
 sys.path.insert(0, {root!r})
-import tripgen_cdk8s.writer as writer
+import tripgen_cdk8s.lib.writer as writer
 from tripgen_cdk8s.cli import main
 
 count = 0

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 from conftest import ROOT
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.config import HorizontalScaling, KeyVaultSecret, QueueScaling, key_vault_object_name, validate
-from tripgen_cdk8s.errors import ConfigError
-from tripgen_cdk8s.overrides import apply_overrides
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.tripgen.config import HorizontalScaling, KeyVaultSecret, QueueScaling, key_vault_object_name, validate
+from tripgen_cdk8s.lib.errors import ConfigError
+from tripgen_cdk8s.tripgen.overrides import apply_overrides
 
 PROD = overlays.load(ROOT, "prod")
 
@@ -118,7 +118,7 @@ def with_store(name: str, **changes):
 
 @pytest.mark.parametrize(("make", "field", "allowed"), BAD, ids=[b[1] + "-" + b[2] for b in BAD])
 def test_bad_values_raise_config_error_naming_the_field(make, field, allowed):
-    from tripgen_cdk8s.checks import check_capacity
+    from tripgen_cdk8s.tripgen.checks import check_capacity
 
     with pytest.raises(ConfigError) as err:
         env = make()
@@ -178,7 +178,7 @@ def test_the_service_placeholder_of_a_key_vault_object_is_replaced_literally():
 
 
 def test_a_service_named_like_a_generated_chart_is_a_config_error():
-    from tripgen_cdk8s.app import build_app
+    from tripgen_cdk8s.tripgen.app import build_app
 
     for reserved in ("tripgen-platform", "argocd"):
         renamed = with_service("location-service", name=reserved)
@@ -191,7 +191,7 @@ def test_a_service_named_like_a_generated_chart_is_a_config_error():
 
 
 def test_guardrails_are_data_not_environment_names():
-    from tripgen_cdk8s.config import Guardrails, NginxIngress
+    from tripgen_cdk8s.tripgen.config import Guardrails, NginxIngress
 
     # prod's rules follow its guardrails, whatever the environment is called
     renamed = dataclasses.replace(with_image("user-service", tag="latest"), name="production")

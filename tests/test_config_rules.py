@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from conftest import ROOT
-from tripgen_cdk8s import config as cfg
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.config import (
+from tripgen_cdk8s.tripgen import config as cfg
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.tripgen.config import (
     AppGatewayIngress,
     Environment,
     Guardrails,
@@ -31,7 +31,7 @@ from tripgen_cdk8s.config import (
     SyncWindow,
     validate,
 )
-from tripgen_cdk8s.errors import ConfigError
+from tripgen_cdk8s.lib.errors import ConfigError
 
 PROD = overlays.load(ROOT, "prod")
 DEV = overlays.load(ROOT, "dev")

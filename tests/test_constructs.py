@@ -5,7 +5,7 @@ from __future__ import annotations
 import cdk8s
 import pytest
 
-from tripgen_cdk8s.config import (
+from tripgen_cdk8s.tripgen.config import (
     HorizontalScaling,
     Image,
     KeyVaultSecret,
@@ -15,7 +15,7 @@ from tripgen_cdk8s.config import (
     Resources,
     StoreAttachment,
 )
-from tripgen_cdk8s.constructs import (
+from tripgen_cdk8s.lib.constructs import (
     AutoscaledService,
     AutoscaledServiceProps,
     KeyVaultAccess,
@@ -27,8 +27,8 @@ from tripgen_cdk8s.constructs import (
     ZoneSpreadPolicy,
     ZoneSpreadPolicyProps,
 )
-from tripgen_cdk8s.errors import ConfigError
-from tripgen_cdk8s.helmchart import HelmChart
+from tripgen_cdk8s.lib.errors import ConfigError
+from tripgen_cdk8s.lib.helmchart import HelmChart
 
 RES = Resources(ResourceAmounts("200m", "512Mi"), ResourceAmounts("1", "1Gi", "1Gi"))
 IMAGE = Image("registry.example.io", "demo", "v1.0.0")
@@ -163,7 +163,7 @@ def test_network_intent_becomes_mirrored_policies():
 def test_manifest_json_equals_the_l1_manifest_of_the_same_struct():
     from cdk8s_plus_29 import k8s
 
-    from tripgen_cdk8s.constructs.microservice import int_ref, manifest_json, port_ref
+    from tripgen_cdk8s.lib.constructs.microservice import int_ref, manifest_json, port_ref
 
     spec = k8s.DeploymentSpec(
         replicas=2,

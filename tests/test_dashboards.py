@@ -10,10 +10,10 @@ import json
 import pytest
 
 from conftest import ROOT, find, objects
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.app import synthesize
-from tripgen_cdk8s.constructs.dashboards import dashboard_json, load_dashboard, queries_of
-from tripgen_cdk8s.metrics_catalog import METRICS, exporter_of, metric_names
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.tripgen.app import synthesize
+from tripgen_cdk8s.lib.constructs.dashboards import dashboard_json, load_dashboard, queries_of
+from tripgen_cdk8s.tripgen.metrics_catalog import METRICS, exporter_of, metric_names
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
 NS = "tripgen-prod"
@@ -106,7 +106,7 @@ def _steps(panel: dict) -> list[float]:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_bounds_are_the_charts_own_requests_limits_and_scaler_range(service):
-    from tripgen_cdk8s.quantities import byte_count, cpu_millicores
+    from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores
 
     rollout = find("prod", "Rollout", service)
     res = rollout["spec"]["template"]["spec"]["containers"][0]["resources"]
@@ -151,8 +151,8 @@ def test_deployments_dashboard_of_dp_5_1_1():
 def test_dashboard_construct_needs_a_uid_and_labels_the_config_map():
     import cdk8s
 
-    from tripgen_cdk8s.constructs import GrafanaDashboard, GrafanaDashboardProps
-    from tripgen_cdk8s.constructs.dashboards import build
+    from tripgen_cdk8s.lib.constructs import GrafanaDashboard, GrafanaDashboardProps
+    from tripgen_cdk8s.lib.constructs.dashboards import build
 
     chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
     with pytest.raises(ValueError, match="uid"):
@@ -181,7 +181,7 @@ def test_the_catalog_lists_exactly_the_metrics_the_generated_queries_use():
 
 
 def test_a_fixed_size_rolling_service_gets_its_replica_count_and_no_rollout_panel():
-    from tripgen_cdk8s.observability import service_dashboard
+    from tripgen_cdk8s.tripgen.observability import service_dashboard
 
     env = overlays.load(ROOT, "prod")
     svc = dataclasses.replace(env.service("location-service"), scaling=None, min_available=None, strategy="rolling",

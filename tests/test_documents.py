@@ -8,7 +8,7 @@ from importlib import resources
 from types import SimpleNamespace
 
 from conftest import ROOT
-from tripgen_cdk8s import documents, helm
+from tripgen_cdk8s.lib import documents, helm
 from tripgen_cdk8s.objdiff import FieldChange, ObjectChange, render_markdown
 
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from conftest import CRDS, ROOT, find, objects, run_cli, synthesis
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s import validation as v
-from tripgen_cdk8s.app import synthesize
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.lib import validation as v
+from tripgen_cdk8s.tripgen.app import synthesize
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
 WAVES = {"tripgen-platform": "0", "user-service": "1", "location-service": "1", "trip-service": "2", "ai-service": "3"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tripgen_cdk8s.quantities import byte_count, cpu_millicores, format_bytes, format_millicores, is_bytes, is_cpu
+from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores, is_bytes, is_cpu
 
 
 @pytest.mark.parametrize("value", ["1m", "200m", "1", "2", "1.5", "0.001", "0.5", "10.125", "3600m"])

@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from conftest import ROOT, run_cli, tree_bytes
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.errors import ConfigError
-from tripgen_cdk8s.releases import Release, edit_text, load_releases, parse_releases
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.lib.errors import ConfigError
+from tripgen_cdk8s.tripgen.releases import Release, edit_text, load_releases, parse_releases
 
 DIGEST = "sha256:" + "ab12" * 16
 
@@ -67,7 +67,7 @@ def test_a_prod_digest_pins_the_image_and_drops_the_ckv_k8s_43_waiver(project):
 
 
 def test_the_waiver_follows_the_digest_on_a_prod_deployment():
-    from tripgen_cdk8s.app import synthesize
+    from tripgen_cdk8s.tripgen.app import synthesize
 
     env = overlays.load(ROOT, "prod")
 

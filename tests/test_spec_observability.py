@@ -10,9 +10,9 @@ import json
 import pytest
 
 from conftest import ROOT, find, generated_files, objects
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.config import AlertRouting, Telemetry, validate
-from tripgen_cdk8s.errors import ConfigError
+from tripgen_cdk8s.tripgen import overlays
+from tripgen_cdk8s.tripgen.config import AlertRouting, Telemetry, validate
+from tripgen_cdk8s.lib.errors import ConfigError
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
 NS = "tripgen-prod"
@@ -163,7 +163,7 @@ def test_routing_defaults_are_the_spec():
 def test_alertmanager_config_construct_refuses_an_unknown_receiver():
     import cdk8s
 
-    from tripgen_cdk8s.constructs import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
+    from tripgen_cdk8s.lib.constructs import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
 
     chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
     teams = Receiver.teams("chat", SecretKey("s", "k"))
@@ -179,7 +179,7 @@ def test_alertmanager_config_construct_refuses_an_unknown_receiver():
 def test_alert_rules_construct_without_runbook_base_adds_no_runbook():
     import cdk8s
 
-    from tripgen_cdk8s.constructs import Alert, AlertRules, AlertRulesProps
+    from tripgen_cdk8s.lib.constructs import Alert, AlertRules, AlertRulesProps
 
     chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
     AlertRules(chart, "rules", AlertRulesProps(name="x", namespace="ns", alerts=(

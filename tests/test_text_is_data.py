@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from conftest import find, parse_all, run_helm
-from tripgen_cdk8s.helm import chart_files, render_template
-from tripgen_cdk8s.helmchart import Binding
+from tripgen_cdk8s.lib.helm import chart_files, render_template
+from tripgen_cdk8s.lib.helmchart import Binding
 
 TRICKY = [
     "{{ .Release.Name }}",

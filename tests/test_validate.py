@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from conftest import CRDS, objects, run_cli
-from tripgen_cdk8s import validation as v
+from tripgen_cdk8s.lib import validation as v
 
 
 def prod() -> list[dict]:

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import tree_bytes
-from tripgen_cdk8s import writer
+from tripgen_cdk8s.lib import writer
 
 FILES = {"a/Chart.yaml": "name: a\n", "a/templates/x.yaml": "kind: X\n", "README.md": "# env\n"}
 

@@ -165,7 +165,7 @@ def test_sigkill_at_each_rename_leaves_each_environment_whole_and_the_next_run_c
     new = {env: tree_bytes(charts / env) for env in ("prod", "dev")}
     assert new["prod"] != old["prod"]
     python = sys.executable  # the venv interpreter (a symlink to the binary, not a shell wrapper)
-    hook = "import tripgen_cdk8s.writer as w; w.exchange = lambda a, b: False; " if fallback else ""
+    hook = "import tripgen_cdk8s.lib.writer as w; w.exchange = lambda a, b: False; " if fallback else ""
     script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); {hook}from tripgen_cdk8s.cli import main; " \
              "sys.argv = ['tripgen', 'synth']; main()"
     killed = 0

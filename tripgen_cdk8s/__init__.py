@@ -1,8 +1,141 @@
-"""tripgen-cdk8s: typed cdk8s constructs that generate the Helm charts of TripGen on AKS."""
+"""tripgen-cdk8s: typed cdk8s constructs that generate Helm charts with real values, a schema and
+an exact round trip; and TripGen's charts, built on them.
 
+The public API of the generic layer is importable from here::
+
+    from tripgen_cdk8s import HelmChart, HelmChartProps, MicroService, MicroServiceProps, Project
+
+Names load on first use (``cdk8s`` starts a Node process, which the command line's ``--help`` does
+not need).  TripGen's own model lives in :mod:`tripgen_cdk8s.tripgen`.
+"""
+
+from __future__ import annotations
+
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # jsii prints a large end-of-life banner on Node 20 unless told not to; set before cdk8s loads.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 __version__ = "1.0.0"
+
+_EXPORTS = {
+    # the chart, its objects and values, the project an overlay defines
+    "HelmChart": "lib.helmchart", "HelmChartProps": "lib.helmchart", "Resource": "lib.helmchart",
+    "ChartValues": "lib.helmchart", "SynthesizedChart": "lib.helmchart",
+    "Project": "lib.project", "ProjectSynthesis": "lib.project", "synthesize": "lib.project",
+    "ConfigError": "lib.errors",
+    # value types
+    "Image": "lib.model", "Resources": "lib.model", "ResourceAmounts": "lib.model",
+    "HorizontalScaling": "lib.model", "KedaScaling": "lib.model", "PodsMetric": "lib.model",
+    "IpBlock": "lib.model", "Toleration": "lib.model", "SecretFile": "lib.model", "SyncWindow": "lib.model",
+    # constructs and their props
+    "MicroService": "lib.constructs", "MicroServiceProps": "lib.constructs",
+    "AutoscaledService": "lib.constructs", "AutoscaledServiceProps": "lib.constructs", "Scalable": "lib.constructs",
+    "ZoneSpreadPolicy": "lib.constructs", "ZoneSpreadPolicyProps": "lib.constructs",
+    "Strategy": "lib.constructs", "PreviewAnalysis": "lib.constructs",
+    "Connections": "lib.constructs", "Scheduling": "lib.constructs",
+    "ServiceNetworkPolicy": "lib.constructs", "ServiceNetworkPolicyProps": "lib.constructs",
+    "NamespaceNetworkPolicies": "lib.constructs", "NamespacePoliciesProps": "lib.constructs",
+    "AllowAllPolicy": "lib.constructs", "AllowAllPolicyProps": "lib.constructs",
+    "ApiIngress": "lib.constructs", "ApiIngressProps": "lib.constructs", "IngressRoute": "lib.constructs",
+    "nginx_annotations": "lib.constructs",
+    "ServiceScrape": "lib.constructs", "ServiceScrapeProps": "lib.constructs",
+    "Alert": "lib.constructs", "AlertRules": "lib.constructs", "AlertRulesProps": "lib.constructs",
+    "AlertmanagerConfig": "lib.constructs", "AlertmanagerConfigProps": "lib.constructs",
+    "Receiver": "lib.constructs", "Route": "lib.constructs", "SecretKey": "lib.constructs",
+    "GrafanaDashboard": "lib.constructs", "GrafanaDashboardProps": "lib.constructs",
+    "AppNamespace": "lib.constructs", "AppNamespaceProps": "lib.constructs",
+    "ClusterRoleGrant": "lib.constructs", "ClusterRoleGrantProps": "lib.constructs",
+    "ArgoProject": "lib.constructs", "ArgoProjectProps": "lib.constructs",
+    "ArgoApplication": "lib.constructs", "ArgoApplicationProps": "lib.constructs", "ResourceKind": "lib.constructs",
+    # Azure, opt-in
+    "PrivateEndpointSecret": "lib.azure", "PrivateEndpointSecretProps": "lib.azure", "KeyVaultAccess": "lib.azure",
+    "SecretProviderClass": "lib.azure", "SecretProviderClassProps": "lib.azure",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load an exported name from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .lib.azure import (
+        KeyVaultAccess,
+        PrivateEndpointSecret,
+        PrivateEndpointSecretProps,
+        SecretProviderClass,
+        SecretProviderClassProps,
+    )
+    from .lib.constructs import (
+        Alert,
+        AlertmanagerConfig,
+        AlertmanagerConfigProps,
+        AlertRules,
+        AlertRulesProps,
+        AllowAllPolicy,
+        AllowAllPolicyProps,
+        ApiIngress,
+        ApiIngressProps,
+        AppNamespace,
+        AppNamespaceProps,
+        ArgoApplication,
+        ArgoApplicationProps,
+        ArgoProject,
+        ArgoProjectProps,
+        AutoscaledService,
+        AutoscaledServiceProps,
+        ClusterRoleGrant,
+        ClusterRoleGrantProps,
+        Connections,
+        GrafanaDashboard,
+        GrafanaDashboardProps,
+        IngressRoute,
+        MicroService,
+        MicroServiceProps,
+        NamespaceNetworkPolicies,
+        NamespacePoliciesProps,
+        PreviewAnalysis,
+        Receiver,
+        ResourceKind,
+        Route,
+        Scalable,
+        Scheduling,
+        SecretKey,
+        ServiceNetworkPolicy,
+        ServiceNetworkPolicyProps,
+        ServiceScrape,
+        ServiceScrapeProps,
+        Strategy,
+        ZoneSpreadPolicy,
+        ZoneSpreadPolicyProps,
+        nginx_annotations,
+    )
+    from .lib.errors import ConfigError
+    from .lib.helmchart import ChartValues, HelmChart, HelmChartProps, Resource, SynthesizedChart
+    from .lib.model import (
+        HorizontalScaling,
+        Image,
+        IpBlock,
+        KedaScaling,
+        PodsMetric,
+        ResourceAmounts,
+        Resources,
+        SecretFile,
+        SyncWindow,
+        Toleration,
+    )
+    from .lib.project import Project, ProjectSynthesis, synthesize

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .errors import ConfigError, UsageError
+from .lib.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from .app import Synthesis
-    from .checks import CapacityReport
-    from .config import Environment
+    from .tripgen.checks import CapacityReport
+    from .tripgen.config import Environment
+    from .tripgen.overlays import Config
 
 
 def _fail(message: str) -> NoReturn:
@@ -28,7 +28,7 @@ def _fail(message: str) -> NoReturn:
 
 def _project(project: Path) -> Path:
     """The project directory: it must hold ``overlays/<env>/config.py``; otherwise exit 2."""
-    from . import overlays
+    from .tripgen import overlays
 
     root = project.resolve()
     if not root.is_dir():
@@ -50,7 +50,7 @@ def _shown(path: Path) -> str:
 
 
 def _environments(root: Path, env: str) -> list[str]:
-    from . import overlays
+    from .tripgen import overlays
 
     envs = overlays.available(root)
     if env == "all":
@@ -60,32 +60,32 @@ def _environments(root: Path, env: str) -> list[str]:
     return [env]
 
 
-def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list[tuple[str, Synthesis, dict[str, str]]]:
+def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list[tuple[str, Any, dict[str, str]]]:
     """Load, override, validate and synthesise every selected environment, or exit 2."""
-    from . import overlays
+    from .tripgen import overlays
 
     try:
         envs = [overlays.load(root, name) for name in env_names]
         if sets:
             envs = _apply_sets(envs, sets)
-        from .app import synthesize
-        from .outputs import environment_files
-
         results = []
         for e in envs:
-            synthesis = synthesize(e)
+            synthesis = overlays.synthesize(e)
             for warning in synthesis.warnings:
                 click.echo(warning, err=True)
-            results.append((e.name, synthesis, environment_files(synthesis)))
+            results.append((e.name, synthesis, overlays.files(synthesis)))
         return results
     except (ConfigError, UsageError) as err:
         _fail(str(err))
 
 
-def _apply_sets(envs: list[Environment], sets: tuple[str, ...]) -> list[Environment]:
+def _apply_sets(configs: list[Config], sets: tuple[str, ...]) -> list[Config]:
     """Apply each ``--set`` to every selected environment whose chart has that key; a key that no
     environment has is an error (reported by the first environment that has the service)."""
-    from .overrides import apply_overrides, parse_assignment, values_keys
+    from .tripgen import overlays
+    from .tripgen.overrides import apply_overrides, parse_assignment, values_keys
+
+    envs = [overlays.environment(c, "synth --set") for c in configs]
 
     per_env: list[list[str]] = [[] for _ in envs]
     for text in sets:
@@ -97,7 +97,7 @@ def _apply_sets(envs: list[Environment], sets: tuple[str, ...]) -> list[Environm
             apply_overrides(owner, [text])  # raises ConfigError naming the key and the nearest valid one
         for i in targets:
             per_env[i].append(text)
-    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]
+    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]  # type: ignore[misc]
 
 
 _DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
@@ -137,7 +137,7 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
     Writes only what it owns: in OUT, the <env>/ directories it generated before (or empty ones) and
     its own .tripgen-staging-* entries; in each, only the files its .tripgen-files record lists.
     Files it did not write are left in place."""
-    from .writer import stale_files, write_environments
+    from .lib.writer import stale_files, write_environments
 
     root = _project(project)
     out = out if out is not None else root / "charts"
@@ -177,7 +177,7 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     with --against REF, the object-level diff from REF's config to the working tree's."""
     import difflib
 
-    from .writer import RECORD, stale_files
+    from .lib.writer import RECORD, stale_files
 
     root = _project(project)
     if against is not None:
@@ -207,7 +207,8 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
 
 def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...]) -> NoReturn:
     """``diff --against REF``: exit 0 equal, 1 different, 2 error (see :mod:`tripgen_cdk8s.objdiff`)."""
-    from . import objdiff, overlays
+    from . import objdiff
+    from .tripgen import overlays
 
     if sets:
         _fail("--set cannot be combined with --against (the comparison is between two committed configs)")
@@ -233,8 +234,8 @@ def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...
               help="Write to this file instead of stdout (required for svg).")
 def graph(project: Path, env: str, fmt: str, output: Path | None) -> None:
     """Draw the topology the cluster will enforce (ingress paths, allowed calls, stores, scalers)."""
-    from . import topology
-    from .tools import tool_base
+    from .lib.tools import tool_base
+    from .tripgen import topology
 
     root = _project(project)
     if env == "all":
@@ -267,9 +268,10 @@ def graph(project: Path, env: str, fmt: str, output: Path | None) -> None:
               "(default: the upstream CRDs vendored with the package).")
 def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | None) -> None:
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
-    from .checks import capacity_report
-    from .validation import CRD_DIR, Check, environment_checks, run_checks
-    from .writer import stale_files
+    from .lib.validation import CRD_DIR, Check, environment_checks, run_checks
+    from .tripgen.app import Synthesis
+    from .tripgen.checks import capacity_report
+    from .lib.writer import stale_files
 
     root = _project(project)
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
@@ -278,14 +280,16 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
         _fail(f"--crds: {crd_dir} is not a directory of CRDs")
     failed = 0
     for name, synthesis, files in _synthesize(root, _environments(root, env), ()):
-        report = capacity_report(synthesis.env)
         checks: list[Check] = [
-            (f"{name}: charts/ in sync with the config", functools.partial(stale_files, charts_dir, name, files)),
-            (f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
-             functools.partial(_capacity_errors, report)),
-            *environment_checks(root, charts_dir, name, synthesis.charts, crd_dir,
-                                require_default_deny=synthesis.env.guardrails.require_default_deny, echo=click.echo),
-        ]
+            (f"{name}: charts/ in sync with the config", functools.partial(stale_files, charts_dir, name, files))]
+        deny = False
+        if isinstance(synthesis, Synthesis):  # a TripGen environment: its capacity and guardrails
+            report = capacity_report(synthesis.env)
+            checks.append((f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
+                           functools.partial(_capacity_errors, report)))
+            deny = synthesis.env.guardrails.require_default_deny
+        checks += environment_checks(root, charts_dir, name, synthesis.charts, crd_dir, require_default_deny=deny,
+                                     echo=click.echo)
         failed += run_checks(checks, click.echo)
         for warning in synthesis.warnings:
             click.echo(warning)
@@ -313,9 +317,9 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     """Synthesise with the new releases first (exit 2, nothing written, on any error), then write
     the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
     cannot be written (a held lock, a read-only directory), the releases files are put back."""
-    from .outputs import environment_files
-    from .releases import releases_path, synthesize_with
-    from .writer import write_environments
+    from .tripgen.outputs import environment_files
+    from .tripgen.releases import releases_path, synthesize_with
+    from .lib.writer import write_environments
 
     try:
         syntheses = synthesize_with(root, new_texts)
@@ -343,7 +347,7 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
 @click.option("--digest", "digest", default=None, metavar="sha256:...", help="Image digest that pins the image.")
 def release_set(project: Path, service: str, env: str, tag: str | None, digest: str | None) -> None:
     """Record SERVICE's image (tag and/or digest) in ENV and re-synthesise ENV (exit 2 on bad input)."""
-    from .releases import planned_set
+    from .tripgen.releases import planned_set
 
     root = _project(project)
     [name] = _environments(root, env)
@@ -361,7 +365,7 @@ def release_set(project: Path, service: str, env: str, tag: str | None, digest: 
 @click.option("--to", "target", required=True, metavar="ENV", help="Environment to copy them to.")
 def release_promote(project: Path, services: tuple[str, ...], source: str, target: str) -> None:
     """Copy tags and digests of SERVICEs (default: all) from --from to --to and re-synthesise --to."""
-    from .releases import planned_promote
+    from .tripgen.releases import planned_promote
 
     root = _project(project)
     [src] = _environments(root, source)
@@ -378,7 +382,7 @@ def release_promote(project: Path, services: tuple[str, ...], source: str, targe
 @ENV_OPTION
 def release_show(project: Path, env: str) -> None:
     """Print the releases of one or every environment as a table."""
-    from .releases import rows
+    from .tripgen.releases import rows
 
     root = _project(project)
     try:
@@ -399,7 +403,7 @@ def _one_line(err: BaseException) -> str:
 def main() -> None:
     """Console-script entry point: user-caused failures are one line and exit 2; an internal error is
     one line and exit 1 (``--debug`` shows its traceback); never a Python or JavaScript stack otherwise."""
-    from .writer import WriteRefused
+    from .lib.writer import WriteRefused
 
     debug = "--debug" in sys.argv[1:]
     try:

@@ -23,7 +23,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from .errors import UsageError
+from .lib.errors import UsageError
 
 #: Markdown bodies stay below GitHub's 65,536-character comment limit.
 MARKDOWN_BUDGET = 60_000
@@ -33,9 +33,14 @@ import json, sys
 from pathlib import Path
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root))
-from tripgen_cdk8s import overlays
-from tripgen_cdk8s.app import synthesize
-from tripgen_cdk8s.errors import ConfigError
+try:
+    from tripgen_cdk8s.lib.errors import ConfigError
+    from tripgen_cdk8s.tripgen import overlays
+    synthesize = overlays.synthesize
+except ImportError:  # a revision from before the two layers
+    from tripgen_cdk8s import overlays
+    from tripgen_cdk8s.app import synthesize
+    from tripgen_cdk8s.errors import ConfigError
 out = {}
 try:
     available = overlays.available(root)
@@ -197,7 +202,7 @@ def format_value(value: Any) -> str:
 
 
 def _yaml_lines(value: Any) -> list[str]:
-    from .helm import dump_yaml
+    from .lib.helm import dump_yaml
 
     if isinstance(value, (dict, list)):
         return dump_yaml(value).rstrip("\n").splitlines()
@@ -243,7 +248,7 @@ def diff_block(change: ObjectChange) -> str:
 def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str]) -> str:
     """A pull-request comment (template ``diff.md.j2``): heading, summary table, one ```diff
     block per object, cut to :data:`MARKDOWN_BUDGET` characters."""
-    from .documents import render
+    from .lib.documents import render
 
     rows = [[c.env, c.status, c.kind, c.namespace or "-", c.name, len(c.fields) if c.status == "changed" else "-"]
             for c in changes]

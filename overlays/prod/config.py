@@ -1,6 +1,6 @@
 """Production configuration of TripGen (TRIPGEN.md, prod column).  Every number here is the spec's."""
 
-from tripgen_cdk8s.config import (
+from tripgen_cdk8s.tripgen.config import (
     AlertRouting,
     AppGatewayIngress,
     CachePolicy,
@@ -23,7 +23,7 @@ from tripgen_cdk8s.config import (
     SyncWindow,
     Telemetry,
 )
-from tripgen_cdk8s.releases import load_releases
+from tripgen_cdk8s.tripgen.releases import load_releases
 
 NAMESPACE = "tripgen-prod"
 REGISTRY = "acrtrpgenprod.azurecr.io"

@@ -1,0 +1,123 @@
+"""ArgoCD objects that deploy an environment's charts from git (TRIPGEN.md section 11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import constructs
+
+from ..helmchart import HelmChart, ManifestChart, Resource
+from ..model import SyncWindow
+from .autoscaled_service import Scalable
+
+ARGO_API = "argoproj.io/v1alpha1"
+IN_CLUSTER = "https://kubernetes.default.svc"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+
+def _chart(scope: constructs.Construct) -> HelmChart | ManifestChart:
+    if isinstance(scope, (HelmChart, ManifestChart)):
+        return scope
+    return HelmChart.of(scope)
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A (group, kind) pair for an AppProject whitelist."""
+
+    group: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class ArgoProjectProps:
+    """The project's one source repository, one destination namespace, kinds and sync window."""
+
+    name: str
+    argocd_namespace: str
+    repo_url: str
+    destination_namespace: str
+    labels: dict[str, str]
+    namespaced_kinds: tuple[ResourceKind, ...]
+    cluster_kinds: tuple[ResourceKind, ...] = ()
+    sync_window: SyncWindow | None = None
+    description: str = ""
+
+
+class ArgoProject(constructs.Construct):
+    """An ArgoCD ``AppProject``: the manifests repository as the only source, the environment
+    namespace as the only destination, a whitelist of exactly the kinds the charts emit, and an
+    optional sync window."""
+
+    def __init__(self, scope: constructs.Construct, id: str, props: ArgoProjectProps) -> None:
+        super().__init__(scope, id)
+        self.name = props.name
+
+        def kinds(items: tuple[ResourceKind, ...]) -> list[dict[str, str]]:
+            return [{"group": k.group, "kind": k.kind} for k in sorted(items, key=lambda k: (k.group, k.kind))]
+
+        spec: dict[str, object] = {
+            "description": props.description,
+            "sourceRepos": [props.repo_url],
+            "destinations": [{"server": IN_CLUSTER, "namespace": props.destination_namespace}],
+            "clusterResourceWhitelist": kinds(props.cluster_kinds),
+            "namespaceResourceWhitelist": kinds(props.namespaced_kinds),
+        }
+        if props.sync_window is not None:
+            w = props.sync_window
+            spec["syncWindows"] = [{"kind": w.kind, "schedule": w.schedule, "duration": w.duration,
+                                    "applications": list(w.applications), "timeZone": w.time_zone,
+                                    "manualSync": False}]
+        self.api_object = Resource(_chart(scope), api_version=ARGO_API, kind="AppProject", name=props.name,
+                                   namespace=props.argocd_namespace, labels=props.labels, body={"spec": spec})
+
+
+@dataclass(frozen=True)
+class ArgoApplicationProps:
+    """One ArgoCD Application of a chart (or, for the root, of a directory of Applications)."""
+
+    name: str
+    project: ArgoProject
+    argocd_namespace: str
+    repo_url: str
+    target_revision: str
+    path: str
+    destination_namespace: str
+    labels: dict[str, str]
+    sync_wave: int | None = None
+    helm_release: str | None = None
+    ignore_replicas_of: tuple[Scalable, ...] = ()
+    sync_options: tuple[str, ...] = ("ServerSideApply=true", "RespectIgnoreDifferences=true")
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class ArgoApplication(constructs.Construct):
+    """An ArgoCD ``Application``: automated sync with prune and selfHeal, server-side apply, and
+    ``ignoreDifferences`` on ``/spec/replicas`` of exactly the autoscaled workloads given as
+    (group, kind, name), so ArgoCD and the autoscaler never fight over the replica count."""
+
+    def __init__(self, scope: constructs.Construct, id: str, props: ArgoApplicationProps) -> None:
+        super().__init__(scope, id)
+        self.name = props.name
+        self.path = props.path
+        source: dict[str, object] = {"repoURL": props.repo_url, "targetRevision": props.target_revision,
+                                     "path": props.path}
+        if props.helm_release is not None:
+            source["helm"] = {"releaseName": props.helm_release, "valueFiles": ["values.yaml"]}
+        spec: dict[str, object] = {
+            "project": props.project.name,
+            "source": source,
+            "destination": {"server": IN_CLUSTER, "namespace": props.destination_namespace},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                           "syncOptions": list(props.sync_options)},
+        }
+        if props.ignore_replicas_of:
+            spec["ignoreDifferences"] = [
+                {"group": w.workload_api_version.split("/")[0] if "/" in w.workload_api_version else "",
+                 "kind": w.workload_kind, "name": w.name, "jsonPointers": ["/spec/replicas"]}
+                for w in props.ignore_replicas_of]
+        spec.update(props.extra)
+        annotations = {SYNC_WAVE: str(props.sync_wave)} if props.sync_wave is not None else None
+        self.api_object = Resource(_chart(scope), api_version=ARGO_API, kind="Application", name=props.name,
+                                   namespace=props.argocd_namespace, labels=props.labels, annotations=annotations,
+                                   finalizers=("resources-finalizer.argocd.argoproj.io",), body={"spec": spec})

@@ -1,0 +1,143 @@
+"""Network intent as NetworkPolicies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import constructs
+
+from ..helmchart import HelmChart, Resource
+from ..model import IpBlock
+from .connections import Connectable, Rule
+
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+
+
+def _tcp(ports: tuple[int, ...]) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def _peer(peer: Any) -> dict[str, Any]:
+    if isinstance(peer, IpBlock):
+        return {"ipBlock": peer.to_json()}
+    return {"podSelector": {"matchLabels": dict(peer.peer_labels)}}
+
+
+@dataclass(frozen=True)
+class ServiceNetworkPolicyProps:
+    """The workload whose :attr:`connections` the policy enforces (a MicroService, say)."""
+
+    workload: Connectable
+
+
+class ServiceNetworkPolicy(constructs.Construct):
+    """The NetworkPolicy ``<workload>`` produced at synthesis from the workload's connections.
+
+    Ingress from every calling workload on the ports it was allowed (one rule, callers sorted by
+    name), then from allowed IP blocks; egress to each callee (sorted by name), then to each IP
+    block in the order allowed.  Both directions are listed in ``policyTypes``, so anything not
+    allowed is denied.
+    """
+
+    def __init__(self, scope: constructs.Construct, id: str, props: ServiceNetworkPolicyProps) -> None:
+        super().__init__(scope, id)
+        w = props.workload
+        self.workload = w
+        chart = HelmChart.of(scope)
+        self.policy = Resource(chart, api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=w.name,
+                               namespace=getattr(w, "namespace", chart.target_namespace),
+                               labels=getattr(w, "labels", {}), body=self._body)
+
+    def _body(self) -> dict[str, Any]:
+        c = self.workload.connections
+
+        def by_name(rules: list[Rule]) -> list[Rule]:
+            return sorted((r for r in rules if not isinstance(r.peer, IpBlock)), key=lambda r: r.peer.name)
+
+        ingress: list[dict[str, Any]] = []
+        callers = by_name(c.ingress)
+        if callers:
+            ports: list[int] = []
+            for r in callers:
+                ports += [p for p in r.ports if p not in ports]
+            ingress.append({"from": [_peer(r.peer) for r in callers], "ports": _tcp(tuple(ports))})
+        ingress += [{"from": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in c.ingress if isinstance(r.peer, IpBlock)]
+        egress = [{"to": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in by_name(c.egress)]
+        egress += [{"to": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in c.egress if isinstance(r.peer, IpBlock)]
+        spec: dict[str, Any] = {"podSelector": {"matchLabels": dict(getattr(self.workload, "selector", {}))},
+                                "policyTypes": ["Ingress", "Egress"]}
+        if ingress:
+            spec["ingress"] = ingress
+        if egress:
+            spec["egress"] = egress
+        return {"spec": spec}
+
+
+@dataclass(frozen=True)
+class NamespacePoliciesProps:
+    """The namespace-wide policies: ``default-deny``, ``allow-dns`` and, when ``application_ports``
+    is set, ``policy_name`` letting the pods labelled ``application_selector`` accept those ports from
+    ``sources``: namespace names or IP blocks (an ingress controller's, monitoring's), in order.
+
+    Defaults: no application policy; ``policy_name`` ``allow-application-ingress``;
+    ``application_selector`` ``{"tier": "application"}``; ``sources`` ``("kube-system",)``.
+    """
+
+    namespace: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    application_ports: tuple[int, ...] = ()
+    sources: tuple[str | IpBlock, ...] = ("kube-system",)
+    policy_name: str = "allow-application-ingress"
+    application_selector: Mapping[str, str] = field(default_factory=lambda: {"tier": "application"})
+
+
+class NamespaceNetworkPolicies(constructs.Construct):
+    """``default-deny`` (every pod, both directions), ``allow-dns`` (all pods to kube-dns on 53
+    UDP/TCP) and the application ingress policy (see :class:`NamespacePoliciesProps`)."""
+
+    def __init__(self, scope: constructs.Construct, id: str, props: NamespacePoliciesProps) -> None:
+        super().__init__(scope, id)
+        chart = HelmChart.of(scope)
+
+        def policy(name: str, spec: dict[str, Any]) -> Resource:
+            return Resource(chart, api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=name,
+                            namespace=props.namespace, labels=props.labels, body={"spec": spec})
+
+        def namespace_peer(name: str) -> dict[str, Any]:
+            return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: name}}}
+
+        self.default_deny = policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+        self.allow_dns = policy("allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+            "to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]})
+        self.application: Resource | None = None
+        if props.application_ports:
+            sources = [{"ipBlock": s.to_json()} if isinstance(s, IpBlock) else namespace_peer(s)
+                       for s in props.sources]
+            self.application = policy(props.policy_name, {
+                "podSelector": {"matchLabels": dict(props.application_selector)}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": sources, "ports": _tcp(tuple(sorted(set(props.application_ports))))}]})
+
+
+@dataclass(frozen=True)
+class AllowAllPolicyProps:
+    """The namespace and name of a policy that allows everything (default name ``allow-all``)."""
+
+    namespace: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    name: str = "allow-all"
+
+
+class AllowAllPolicy(constructs.Construct):
+    """A NetworkPolicy selecting every pod that allows all ingress and egress (a development
+    namespace without default-deny, made explicit)."""
+
+    def __init__(self, scope: constructs.Construct, id: str, props: AllowAllPolicyProps) -> None:
+        super().__init__(scope, id)
+        self.policy = Resource(HelmChart.of(scope), api_version="networking.k8s.io/v1", kind="NetworkPolicy",
+                               name=props.name, namespace=props.namespace, labels=props.labels,
+                               body={"spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                                              "ingress": [{}], "egress": [{}]}})

@@ -1,0 +1,290 @@
+"""Synthesised objects -> Helm chart directories, written atomically; and the drift check.
+
+This module knows Helm, not any application: it turns a :class:`~tripgen_cdk8s.lib.helmchart.SynthesizedChart`
+(objects + values + bindings) into ``Chart.yaml``, ``values.yaml``, ``values.schema.json``,
+``templates/`` (one object per file), ``NOTES.txt`` and ``README.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam
+from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
+
+GENERATOR_ANNOTATION = "tripgen-cdk8s/generated-by"
+"""The one Chart.yaml annotation the writer adds: which tool generated the chart."""
+
+PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
+"""Bound fields are first replaced by ``<prefix><nonce>N<index>X`` placeholders, dumped as YAML, then
+by their Go templates.  The nonce is random per rendered object, so no text in the object can
+match one; config validation also refuses strings containing the prefix."""
+
+HELPERS = """{{/*
+Image reference: registry/repository@digest when a digest is set, else registry/repository:tag.
+*/}}
+{{- define "PREFIX.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s/%s@%s" .Values.image.registry .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository .Values.image.tag -}}
+{{- end -}}
+{{- end -}}
+"""
+
+HELMIGNORE = """# Patterns to ignore when building packages.
+.DS_Store
+.git/
+*.swp
+*.bak
+*.tmp
+*.orig
+*~
+"""
+
+
+# libyaml's emitter when PyYAML was built with it (it is several times faster than the pure-Python
+# one and emits the same bytes for this output; `synth --check` and the snapshots pin that).
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """Block style for multi-line strings, so reviewers read them as text; never anchors and
+    aliases (two objects may share a list in Python, the YAML spells each out)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: sorted keys, no line folding."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=10_000,
+                     allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+def _get(obj: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        obj = obj[part]
+    return obj
+
+
+def _set(obj: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        obj = obj[part]
+    obj[path[-1]] = value
+
+
+def _label_templates(chart_name: str, version: str, app_version: str) -> dict[str, tuple[str, str]]:
+    """Helm's standard labels, rendered from the release and Chart.yaml (as Bitnami charts do)."""
+    return {
+        INSTANCE: (chart_name, "{{ .Release.Name | quote }}"),
+        MANAGED_BY: ("Helm", "{{ .Release.Service | quote }}"),
+        VERSION: (app_version, "{{ .Chart.AppVersion | quote }}"),
+        HELM_CHART: (f"{chart_name}-{version}", '{{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}'),
+    }
+
+
+def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: dict[str, tuple[str, str]],
+                    namespace: str | None = None) -> str:
+    """One object as a Helm template: bound fields and standard labels become Go templates, and a
+    ``metadata.namespace`` equal to the chart's ``namespace`` becomes ``{{ .Release.Namespace }}``
+    (Helm's convention: ``helm template --namespace X`` and ArgoCD's destination decide it)."""
+    work = copy.deepcopy(obj)
+    templates: list[str] = []
+    nonce = secrets.token_hex(8).upper()
+
+    def sentinel(template: str) -> str:
+        templates.append(template)
+        return f"{PLACEHOLDER_PREFIX}{nonce}N{len(templates) - 1}X"
+
+    bindings = list(bindings)
+    meta = work.get("metadata", {})
+    if namespace is not None and meta.get("namespace") == namespace:
+        bindings.append(Binding(("metadata", "namespace"), RELEASE_NAMESPACE, namespace))
+    for b in bindings:
+        actual = _get(work, b.path)
+        if actual != b.expected:
+            raise AssertionError(f"binding {b.path} of {obj['kind']}/{obj['metadata']['name']}: "
+                                 f"object has {actual!r}, binding expects {b.expected!r}")
+        _set(work, b.path, sentinel(b.template))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in labels and value == labels[key][0]:
+                    node[key] = sentinel(labels[key][1])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(work)
+    # Text that looks like a Go template is data: `{{` is emitted through a template that prints it.
+    text = dump_yaml(work).replace("{{", '{{ "{{" }}')
+    pattern = re.compile(PLACEHOLDER_PREFIX + nonce + r"N(\d+)X")
+    return pattern.sub(lambda m: templates[int(m.group(1))], text)
+
+
+def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
+    """``<kind>.yaml`` when the kind occurs once in the chart, else ``<kind>-<name>.yaml``."""
+    kinds = [o["kind"].lower() for o in objects]
+    names = []
+    for o, kind in zip(objects, kinds, strict=True):
+        names.append(f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{o['metadata']['name']}.yaml")
+    if len(set(names)) != len(names):
+        raise AssertionError(f"duplicate template names {names}")
+    return names
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def _tree(params: Iterable[ValueParam]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for p in params:
+        node = root
+        parts = p.key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = p
+    return root
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value)
+
+
+def render_values(values: ChartValues) -> str:
+    """values.yaml with a comment on every key (the description also feeds README and schema)."""
+    lines = ["# Default values of this chart, generated by tripgen-cdk8s from the environment's config.",
+             "# Every value here is used by a template; values.schema.json describes and checks them.", ""]
+
+    def emit(node: dict[str, Any], prefix: str, indent: int) -> None:
+        pad = "  " * indent
+        for key, child in node.items():
+            full = f"{prefix}{key}"
+            if isinstance(child, ValueParam):
+                lines.append(f"{pad}# -- {child.description}")
+                lines.append(f"{pad}{key}: {_scalar(child.default)}")
+            else:
+                lines.append(f"{pad}# {values.groups.get(full, full)}")
+                lines.append(f"{pad}{key}:")
+                emit(child, full + ".", indent + 1)
+            if indent == 0:
+                lines.append("")
+
+    emit(_tree(values.params.values()), "", 0)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_schema(values: ChartValues, title: str) -> str:
+    """values.schema.json: types, constraints, every key required, no unknown keys."""
+
+    def node(tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for key, child in tree.items():
+            if isinstance(child, ValueParam):
+                props[key] = {"description": child.description, **child.schema}
+            else:
+                props[key] = node(child, f"{prefix}{key}.")
+                if f"{prefix}{key}" in values.groups:
+                    props[key]["description"] = values.groups[f"{prefix}{key}"]
+        return {"type": "object", "properties": props, "required": list(tree), "additionalProperties": False}
+
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": title,
+              **node(_tree(values.params.values()), "")}
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+# ---------------------------------------------------------------------------- chart files
+
+
+def chart_files(chart: Any) -> dict[str, str]:
+    """Every file of one chart, by relative path (``chart`` is a SynthesizedChart)."""
+    labels = _label_templates(chart.name, chart.version, chart.app_version)
+    files: dict[str, str] = {}
+    chart_yaml = {
+        "apiVersion": "v2",
+        "name": chart.name,
+        "description": chart.description,
+        "type": "application",
+        "version": chart.version,
+        "appVersion": chart.app_version,
+        "kubeVersion": ">=1.29.0-0",
+    }
+    if chart.keywords:
+        chart_yaml["keywords"] = list(chart.keywords)
+    annotations = dict(chart.annotations)
+    if "tripgen-cdk8s" not in annotations.values():
+        annotations[GENERATOR_ANNOTATION] = "tripgen-cdk8s"
+    chart_yaml["annotations"] = annotations
+    files["Chart.yaml"] = yaml.dump(chart_yaml, Dumper=_Dumper, sort_keys=False, width=10_000)
+    files[".helmignore"] = HELMIGNORE
+    files["values.yaml"] = render_values(chart.values)
+    files["values.schema.json"] = render_schema(chart.values, f"{chart.name} values")
+    if any(p.key.startswith("image.") for p in chart.values.params.values()):
+        files["templates/_helpers.tpl"] = HELPERS.replace("PREFIX", chart.helper_prefix or chart.name)
+    for obj, name in zip(chart.objects, template_file_names(chart.objects), strict=True):
+        bindings = chart.values.bindings.get((obj["kind"], obj["metadata"]["name"]), [])
+        files[f"templates/{name}"] = render_template(obj, bindings, labels, chart.namespace)
+    files["templates/NOTES.txt"] = render_notes(chart)
+    files["README.md"] = render_readme(chart)
+    return files
+
+
+def render_notes(chart: Any) -> str:
+    """NOTES.txt printed by helm after an install (template ``notes.txt.j2``)."""
+    from .documents import render
+
+    return render("notes.txt.j2", chart=chart, kinds=sorted({f"{o['kind']}" for o in chart.objects}))
+
+
+def render_readme(chart: Any) -> str:
+    """The chart README with its parameter table, generated from the values (template ``chart-readme.md.j2``)."""
+    from .documents import render
+
+    params = [{"key": p.key, "description": p.description, "value": _scalar(p.default)} for p in chart.values.params.values()]
+    return render("chart-readme.md.j2", chart=chart, params=params)
+
+
+def manifest_files(chart: Any) -> dict[str, str]:
+    """A plain manifest set: its objects grouped into the files it assigned, as multi-document YAML."""
+    grouped: dict[str, list[str]] = {}
+    for obj in chart.objects:
+        path = chart.files[(obj["kind"], obj["metadata"]["name"])]
+        grouped.setdefault(path, []).append(dump_yaml(obj))
+    return {path: "---\n".join(docs) for path, docs in grouped.items()}
+
+
+def environment_files(charts: Iterable[Any]) -> dict[str, str]:
+    """Every file of one environment directory, by path relative to it."""
+    files: dict[str, str] = {}
+    for chart in charts:
+        produced = chart_files(chart) if chart.is_helm else manifest_files(chart)
+        for rel, text in produced.items():
+            files[f"{chart.name}/{rel}"] = text
+    return files

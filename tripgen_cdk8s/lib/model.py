@@ -1,0 +1,156 @@
+"""The value types the generic constructs take: images, resources, scaling, network peers.
+
+Plain frozen dataclasses with no cdk8s in them, so a config model (an app layer's, or a team's own)
+can hold them and tests can build them without jsii.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ResourceAmounts:
+    """CPU, memory and ephemeral storage for one side (requests or limits) of a container."""
+
+    cpu: str
+    memory: str
+    ephemeral_storage: str = "256Mi"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Container requests and limits."""
+
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+    @classmethod
+    def sized(cls, cpu: str, memory: str, cpu_limit: str, memory_limit: str,
+              ephemeral_storage: str = "256Mi", ephemeral_storage_limit: str = "1Gi") -> Resources:
+        """Requests and limits from "cpu / memory" columns; ephemeral storage defaults to 256Mi / 1Gi."""
+        return cls(ResourceAmounts(cpu, memory, ephemeral_storage), ResourceAmounts(cpu_limit, memory_limit,
+                                                                                    ephemeral_storage_limit))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A container image; ``digest`` (``sha256:...``) pins it and wins over ``tag`` when set.
+    ``pull_policy`` defaults to ``IfNotPresent``."""
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str = ""
+    pull_policy: str = "IfNotPresent"
+
+    @property
+    def reference(self) -> str:
+        """``registry/repository@digest``, or ``registry/repository:tag`` without a digest."""
+        ref = f"{self.registry}/{self.repository}"
+        return f"{ref}@{self.digest}" if self.digest else f"{ref}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class PodsMetric:
+    """A per-pod custom metric served by the custom-metrics adapter, with its average target."""
+
+    name: str
+    average_value: int
+
+
+@dataclass(frozen=True)
+class HorizontalScaling:
+    """Scaling through an ``autoscaling/v2`` HorizontalPodAutoscaler: cpu and memory utilisation
+    targets (percent of requests), then ``pods_metrics``; scale-down stabilisation defaults to 300 s."""
+
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int
+    memory_utilization: int
+    pods_metrics: tuple[PodsMetric, ...] = ()
+    scale_down_stabilization_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class KedaScaling:
+    """Scaling through a KEDA ``ScaledObject``: cpu and memory utilisation triggers, then
+    ``triggers`` (each a KEDA trigger without ``authenticationRef``: type, metadata...).
+
+    ``authentication``: the spec of a ``TriggerAuthentication`` (``<workload>-<authentication_name>``)
+    every extra trigger references; default None (no TriggerAuthentication).  Scale-down
+    stabilisation defaults to 300 s.
+    """
+
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int
+    memory_utilization: int
+    triggers: tuple[Mapping[str, Any], ...] = ()
+    authentication: Mapping[str, Any] | None = None
+    authentication_name: str = "keda"
+    scale_down_stabilization_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class IpBlock:
+    """A network peer outside the cluster: ``cidr`` minus the ``except_`` ranges."""
+
+    cidr: str
+    except_: tuple[str, ...] = ()
+    description: str = ""
+
+    PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+    @staticmethod
+    def internet(description: str = "the internet") -> IpBlock:
+        """Every IPv4 address except the private ranges (RFC 1918)."""
+        return IpBlock("0.0.0.0/0", IpBlock.PRIVATE_RANGES, description)
+
+    def to_json(self) -> dict[str, Any]:
+        """The NetworkPolicy ``ipBlock``."""
+        out: dict[str, Any] = {"cidr": self.cidr}
+        if self.except_:
+            out["except"] = list(self.except_)
+        return out
+
+
+@dataclass(frozen=True)
+class Toleration:
+    """A pod toleration; ``operator`` defaults to ``Equal``, ``effect`` to ``NoSchedule``."""
+
+    key: str
+    value: str = ""
+    operator: str = "Equal"
+    effect: str = "NoSchedule"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"key": self.key, "operator": self.operator, "effect": self.effect}
+        if self.operator == "Equal":
+            out["value"] = self.value
+        return out
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A key of a Kubernetes Secret created outside the charts, mounted as a file ``alias``."""
+
+    secret: str
+    key: str
+    alias: str
+
+
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """An ArgoCD sync window: ``kind`` allow or deny, a cron ``schedule``, a ``duration`` such as
+    ``2h``, its ``time_zone``; ``applications`` (globs) default to all."""
+
+    kind: str
+    schedule: str
+    duration: str
+    time_zone: str
+    applications: tuple[str, ...] = ("*",)

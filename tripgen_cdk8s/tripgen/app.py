@@ -1,0 +1,421 @@
+"""Config -> cdk8s App: one HelmChart per chart, composed from the generic constructs.
+
+This is the TripGen layer: its conventions (Spring profile and port settings, the cache strategy,
+Service Bus names, the actuator probe paths, Key Vault and workload identity, the App Gateway, the
+AKS node pool, the platform chart, the alerts and dashboards) are decided here, from the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cdk8s
+
+from ..lib.azure import (
+    AKS_AGENT_POOL_LABEL,
+    WORKLOAD_IDENTITY_AUTHENTICATION,
+    KeyVaultAccess,
+    PrivateEndpointSecret,
+    PrivateEndpointSecretProps,
+    app_gateway_annotations,
+    servicebus_queue_trigger,
+)
+from ..lib.constructs import (
+    AlertmanagerConfig,
+    AlertRules,
+    AlertRulesProps,
+    AllowAllPolicy,
+    AllowAllPolicyProps,
+    ApiIngress,
+    ApiIngressProps,
+    ArgoApplication,
+    ArgoApplicationProps,
+    ArgoProject,
+    ArgoProjectProps,
+    AutoscaledService,
+    AutoscaledServiceProps,
+    GrafanaDashboard,
+    GrafanaDashboardProps,
+    IngressRoute,
+    MicroService,
+    MicroServiceProps,
+    NamespaceNetworkPolicies,
+    NamespacePoliciesProps,
+    PreviewAnalysis,
+    ResourceKind,
+    ServiceNetworkPolicy,
+    ServiceNetworkPolicyProps,
+    ServiceScrape,
+    ServiceScrapeProps,
+    Strategy,
+    ZoneSpreadPolicy,
+    ZoneSpreadPolicyProps,
+    nginx_annotations,
+)
+from ..lib.constructs.microservice import SECRETS_MOUNT
+from ..lib.constructs.strategy import AnyStrategy
+from ..lib.errors import ConfigError
+from ..lib.helmchart import ChartValues, HelmChart, HelmChartProps, ManifestChart, SynthesizedChart
+from ..lib.labels import standard_labels
+from ..lib.model import HorizontalScaling, IpBlock, KedaScaling, Toleration
+from ..lib.quantities import format_bytes, format_millicores
+from .checks import capacity_report, check_capacity
+from .config import AppGatewayIngress, Environment, KeyVaultSecret, QueueScaling, ServiceConfig, key_vault_object_name
+from .config import validate as validate_config
+from .observability import (
+    ALERT_GROUP,
+    ALERT_RULES_NAME,
+    APPINSIGHTS_ALIAS,
+    HISTOGRAM_SETTING,
+    alert_routing,
+    alerts,
+    deployments_dashboard,
+    folder,
+    preview_error_rate_query,
+    service_dashboard,
+    telemetry_config,
+)
+from .platform import PlatformProps, TripGenPlatform
+
+PLATFORM_CHART = "tripgen-platform"
+PART_OF = "tripgen"
+HELPER_PREFIX = "tripgen"
+CONFIG_IMPORT = f"optional:configtree:{SECRETS_MOUNT}/"
+"""Spring reads every file under /mnt/secrets as a property (Key Vault CSI in prod, a Secret in dev)."""
+
+DIGEST_WAIVER = ("CKV_K8S_43", "the release pipeline pins image.digest at deploy time; until then the tag is an "
+                 "immutable release tag (mutable tags are refused in prod)")
+API_TOKEN_WAIVER = ("CKV_K8S_38", "the service reads the Kubernetes API (bound to ClusterRole application-reader, "
+                    "PP 7.2.2)")
+
+
+def checkov_waivers(cfg: ServiceConfig) -> dict[str, str]:
+    """checkov skip annotations, each with its reason, for the checks this workload knowingly fails."""
+    waivers = []
+    if not cfg.image.digest:
+        waivers.append(DIGEST_WAIVER)
+    if cfg.kubernetes_api_access:
+        waivers.append(API_TOKEN_WAIVER)
+    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(waivers, start=1)}
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """All charts of one environment, plus warnings for stderr."""
+
+    env: Environment
+    charts: list[SynthesizedChart]
+    warnings: list[str]
+
+    @property
+    def name(self) -> str:
+        """The environment's name."""
+        return self.env.name
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _cache_config(env: Environment) -> dict[str, str]:
+    """The two-level cache strategy of PP 5.2.2 (Caffeine L1, Redis L2)."""
+    c = env.cache
+    return {
+        "CACHE_L1_TYPE": "caffeine",
+        "CACHE_L1_TTL": _duration(c.l1_ttl_seconds),
+        "CACHE_L1_MAX_ENTRIES": str(c.l1_max_entries),
+        "CACHE_L2_TYPE": "redis",
+        "CACHE_L2_TTL": _duration(c.l2_ttl_seconds),
+        "CACHE_TTL_USER_SESSION": _duration(c.user_session_ttl_seconds),
+        "CACHE_TTL_LOCATION_DATA": _duration(c.location_data_ttl_seconds),
+        "CACHE_TTL_AI_RESULTS": _duration(c.ai_results_ttl_seconds),
+        "CACHE_TTL_STATIC_CONTENT": _duration(c.static_content_ttl_seconds),
+    }
+
+
+def _messaging_config(env: Environment) -> dict[str, str]:
+    cfg = {}
+    for q in env.messaging.queues:
+        cfg[f"SERVICEBUS_QUEUE_{q.upper().replace('-', '_')}"] = q
+    for t in env.messaging.topics:
+        cfg[f"SERVICEBUS_TOPIC_{t.upper().replace('-', '_')}"] = t
+    return cfg
+
+
+def _chart_props(env: Environment, app_version: str, description: str) -> HelmChartProps:
+    return HelmChartProps(namespace=env.namespace, version=env.chart_version, app_version=app_version,
+                          description=description, environment=env.name, keywords=(PART_OF, env.name),
+                          annotations={"tripgen.io/environment": env.name, "tripgen.io/generated-by": "tripgen-cdk8s"},
+                          helper_prefix=HELPER_PREFIX)
+
+
+def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, MicroService], list[str]]:
+    """Compose the Helm charts of ``env``; returns the App, its charts (platform first), the
+    services by name and the capacity warnings.  The ArgoCD objects follow in :func:`synthesize`,
+    from the synthesised charts."""
+    validate_config(env)
+    for cfg in env.services:
+        if cfg.name in (PLATFORM_CHART, GITOPS_DIR):
+            raise ConfigError(f"services.{cfg.name}.name", cfg.name,
+                              f"allowed: a name other than the charts generated beside the services "
+                              f"({PLATFORM_CHART}, {GITOPS_DIR})")
+    warnings = check_capacity(env)
+    app = cdk8s.App()
+    charts: list[HelmChart] = []
+    services: dict[str, MicroService] = {}
+    for cfg in env.services:
+        chart = HelmChart(app, cfg.name, _chart_props(env, cfg.image.tag, f"TripGen {cfg.name}: {cfg.purpose}"))
+        charts.append(chart)
+        services[cfg.name] = _service(chart, cfg, env)
+    for cfg in env.services:
+        for callee in cfg.calls:
+            services[cfg.name].connections.allow_to(services[callee])
+    if env.network_policy == "default-deny":
+        for cfg in env.services:
+            svc = services[cfg.name]
+            if cfg.external_egress:
+                svc.connections.allow_to(IpBlock.internet(", ".join(cfg.external_egress)), (443,))
+            ServiceNetworkPolicy(svc.helm_chart, "network-policy", ServiceNetworkPolicyProps(workload=svc))
+    platform = _platform(app, env, services)
+    charts.insert(0, platform)
+    return app, charts, services, warnings
+
+
+def _strategy(cfg: ServiceConfig, env: Environment) -> AnyStrategy:
+    r, d = env.rolling, env.delivery
+    history = {"revision_history_limit": r.revision_history_limit,
+               "progress_deadline_seconds": r.progress_deadline_seconds}
+    if cfg.strategy == "blueGreen":
+        return Strategy.blue_green(
+            auto_promotion_enabled=d.auto_promotion_enabled, scale_down_delay_seconds=d.scale_down_delay_seconds,
+            analysis=PreviewAnalysis(prometheus_address=d.prometheus_address,
+                                     query=preview_error_rate_query(env.namespace),
+                                     max_value=d.max_preview_error_rate, metric_name="preview-5xx-rate"),
+            **history)
+    if cfg.strategy == "canary":
+        return Strategy.canary(steps=d.canary_steps, **history)
+    return Strategy.rolling(max_surge=r.max_surge, max_unavailable=r.max_unavailable, **history)
+
+
+def _service_config(cfg: ServiceConfig, env: Environment) -> dict[str, str]:
+    """The settings a TripGen (Spring Boot) service reads: its port and profile, the cache strategy
+    when it uses Redis, the Service Bus names when it uses Service Bus."""
+    config = {"SERVER_PORT": str(cfg.port), "SPRING_PROFILES_ACTIVE": env.spring_profile}
+    kinds = {env.store(a.store).kind for a in cfg.stores}
+    if "redis" in kinds:
+        config.update(_cache_config(env))
+    if "servicebus" in kinds:
+        config.update(_messaging_config(env))
+    return config
+
+
+def _store_settings(cfg: ServiceConfig, env: Environment, store_name: str) -> dict[str, str]:
+    att = next(a for a in cfg.stores if a.store == store_name)
+    store = env.store(store_name)
+    if store.kind == "postgresql":
+        settings = {"DB_HOST": store.host, "DB_PORT": str(store.port), "DB_NAME": att.database,
+                    "DB_USERNAME": att.username}
+        if store.tls:
+            settings["DB_SSLMODE"] = "require"
+        return settings
+    if store.kind == "redis":
+        return {"REDIS_HOST": store.host, "REDIS_PORT": str(store.port), "REDIS_DATABASE": str(att.redis_database),
+                "SPRING_DATA_REDIS_SSL_ENABLED": "true" if store.tls else "false"}
+    return {"SERVICE_BUS_NAMESPACE": store.host}
+
+
+def _service(chart: HelmChart, cfg: ServiceConfig, env: Environment) -> MicroService:
+    health = cfg.health_path.rstrip("/")
+    svc = MicroService(chart, "service", MicroServiceProps(
+        name=cfg.name, namespace=env.namespace, image=cfg.image, resources=cfg.resources, replicas=cfg.replicas,
+        port=cfg.port, liveness_path=cfg.liveness_path or f"{health}/liveness",
+        readiness_path=cfg.readiness_path or f"{health}/readiness", writable_paths=cfg.writable_paths,
+        config=_service_config(cfg, env), strategy=_strategy(cfg, env), part_of=PART_OF,
+        pod_labels={"tier": "application"}, workload_annotations=checkov_waivers(cfg),
+        kubernetes_api_access=cfg.kubernetes_api_access, image_pull_secrets=env.image_pull_secrets))
+    if cfg.scaling is not None:
+        AutoscaledService(chart, "autoscaling", AutoscaledServiceProps(
+            target=svc, scaling=_scaling(cfg.scaling), min_available=cfg.min_available or 0))
+    if env.zone_spread:
+        ZoneSpreadPolicy(chart, "zone-spread", ZoneSpreadPolicyProps(
+            workloads=(svc,), node_label_key=AKS_AGENT_POOL_LABEL, node_label_values=(env.node_pool.name,),
+            tolerations=(Toleration(env.node_pool.taint_key, env.node_pool.taint_value),)))
+    access = None
+    if env.key_vault is not None:
+        access = KeyVaultAccess(env.key_vault.name, env.key_vault.tenant_id, cfg.identity_client_id)
+    for att in cfg.stores:
+        store = env.store(att.store)
+        PrivateEndpointSecret(chart, f"store-{att.store}", PrivateEndpointSecretProps(
+            workload=svc, alias=att.secret_alias, key_vault=access,
+            object_name=key_vault_object_name(store.key_vault_object, svc.name) if access else "",
+            existing_secret="" if access else store.existing_secret,
+            existing_secret_key="" if access else store.existing_secret_key,
+            endpoint=IpBlock(store.subnet_cidr, description=f"{store.name} private endpoint") if store.subnet_cidr
+            else None, ports=(store.port, *store.extra_ports), settings=_store_settings(cfg, env, att.store)))
+    for sec in cfg.secrets:
+        if isinstance(sec, KeyVaultSecret):
+            PrivateEndpointSecret(chart, f"secret-{sec.object_name}", PrivateEndpointSecretProps(
+                workload=svc, alias=sec.alias, key_vault=access, object_name=sec.object_name))
+        else:
+            PrivateEndpointSecret(chart, f"secret-{sec.alias.lower()}", PrivateEndpointSecretProps(
+                workload=svc, alias=sec.alias, existing_secret=sec.secret, existing_secret_key=sec.key))
+    if env.monitoring is not None:
+        ServiceScrape(chart, "monitoring", ServiceScrapeProps(
+            target=svc, path=cfg.metrics_path, interval_seconds=env.monitoring.scrape_interval_seconds,
+            api_version=env.monitoring.service_monitor_api_version))
+        _observe(chart, cfg, env, svc, access)
+    if svc.secret_source is not None:
+        svc.add_config("SPRING_CONFIG_IMPORT", CONFIG_IMPORT)
+    return svc
+
+
+def _scaling(sc: HorizontalScaling | QueueScaling) -> HorizontalScaling | KedaScaling:
+    """A Service Bus queue scaler is KEDA's ``azure-servicebus`` trigger with workload identity."""
+    if isinstance(sc, HorizontalScaling):
+        return sc
+    return KedaScaling(
+        min_replicas=sc.min_replicas, max_replicas=sc.max_replicas, cpu_utilization=sc.cpu_utilization,
+        memory_utilization=sc.memory_utilization, scale_down_stabilization_seconds=sc.scale_down_stabilization_seconds,
+        triggers=(servicebus_queue_trigger(namespace=sc.servicebus_namespace, queue=sc.queue_name,
+                                           message_count=sc.message_count),),
+        authentication=WORKLOAD_IDENTITY_AUTHENTICATION, authentication_name="servicebus")
+
+
+def _observe(chart: HelmChart, cfg: ServiceConfig, env: Environment, svc: MicroService,
+             access: KeyVaultAccess | None) -> None:
+    """TRIPGEN.md 9.2-9.3: the histogram the p95 panels need, the service's dashboard, and
+    Application Insights (its connection string through Key Vault like every other secret)."""
+    assert env.monitoring is not None
+    svc.add_config(HISTOGRAM_SETTING, "true")
+    if env.telemetry is not None:
+        for key, value in telemetry_config(cfg, env.telemetry).items():
+            svc.add_config(key, value)
+        PrivateEndpointSecret(chart, "secret-appinsights", PrivateEndpointSecretProps(
+            workload=svc, alias=APPINSIGHTS_ALIAS, key_vault=access,
+            object_name=env.telemetry.connection_string_object))
+    if env.monitoring.dashboards:
+        GrafanaDashboard(chart, "dashboard", GrafanaDashboardProps(
+            name=f"{cfg.name}-dashboard", namespace=env.namespace, labels=dict(svc.labels), folder=folder(env),
+            dashboard=service_dashboard(env, cfg)))
+
+
+def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService]) -> HelmChart:
+    platform = HelmChart(app, PLATFORM_CHART, _chart_props(env, env.chart_version,
+                                                           "TripGen namespace, quota, RBAC, network, ingress and alerts"))
+    labels = standard_labels(name=PLATFORM_CHART, instance=PLATFORM_CHART, version=env.chart_version,
+                             component="platform", chart=f"{PLATFORM_CHART}-{env.chart_version}", part_of=PART_OF)
+    cap = capacity_report(env)
+    TripGenPlatform(platform, "platform", PlatformProps(
+        namespace=env.namespace, labels=labels, pod_security=env.pod_security, pod_security_warn=env.pod_security_warn,
+        quota_requests_cpu=format_millicores(cap.allocatable_cpu_millicores) if env.resource_quota else None,
+        quota_requests_memory=format_bytes(cap.allocatable_memory_bytes) if env.resource_quota else None,
+        reader_service_accounts=tuple(services[c.name].service_account_name
+                                      for c in env.services if c.kubernetes_api_access)))
+    ing = env.ingress
+    monitoring_namespace = env.monitoring.namespace if env.monitoring else "monitoring"
+    if env.network_policy == "default-deny":
+        entry: str | IpBlock = (IpBlock(ing.gateway_subnet_cidr, description="Application Gateway subnet")
+                                if isinstance(ing, AppGatewayIngress)
+                                else ing.controller_namespace if ing is not None else monitoring_namespace)
+        NamespaceNetworkPolicies(platform, "network", NamespacePoliciesProps(
+            namespace=env.namespace, labels=labels, policy_name="production-network-policy",
+            sources=tuple(dict.fromkeys(("kube-system", entry, monitoring_namespace))),
+            application_ports=tuple(sorted({c.port for c in env.services}))))
+    else:
+        AllowAllPolicy(platform, "network", AllowAllPolicyProps(namespace=env.namespace, labels=labels,
+                                                                name="dev-basic-policy"))
+    if ing is not None:
+        if isinstance(ing, AppGatewayIngress):
+            annotations = app_gateway_annotations(tls_certificate=ing.tls_certificate, waf_policy_id=ing.waf_policy_id,
+                                                  request_timeout_seconds=ing.request_timeout_seconds)
+        else:
+            annotations = nginx_annotations(ing.request_timeout_seconds)
+        ApiIngress(platform, "ingress", ApiIngressProps(
+            name=ing.name, namespace=env.namespace, labels=labels, host=ing.host, class_name=ing.class_name,
+            annotations=annotations,
+            routes=tuple(IngressRoute(p, services[c.name]) for c in env.services for p in c.api_prefixes)))
+    if env.monitoring is not None:
+        AlertRules(platform, "alerts", AlertRulesProps(
+            name=ALERT_RULES_NAME, namespace=env.namespace, labels=labels, group=ALERT_GROUP, alerts=alerts(env),
+            runbook_base_url=env.monitoring.runbook_base_url))
+        if env.monitoring.alert_routing is not None:
+            AlertmanagerConfig(platform, "alert-routing", alert_routing(env, env.monitoring.alert_routing, labels))
+        if env.monitoring.dashboards:
+            GrafanaDashboard(platform, "deployments-dashboard", GrafanaDashboardProps(
+                name="deployments-dashboard", namespace=env.namespace, labels=labels, folder=folder(env),
+                dashboard=deployments_dashboard(env)))
+    return platform
+
+
+GITOPS_DIR = "argocd"
+CHARTS_DIR = "charts"
+
+
+def _gitops(app: cdk8s.App, env: Environment, charts: list[SynthesizedChart],
+            services: dict[str, MicroService]) -> ManifestChart:
+    """AppProject, the root Application (app of apps) and one child Application per chart."""
+    g = env.gitops
+    out = ManifestChart(app, GITOPS_DIR, description=f"ArgoCD project and applications of tripgen-{env.name}")
+    labels = standard_labels(name="tripgen", instance=f"tripgen-{env.name}", version=env.chart_version,
+                             component="gitops", chart=f"{GITOPS_DIR}-{env.chart_version}", part_of=PART_OF)
+    labels["app.kubernetes.io/managed-by"] = "tripgen-cdk8s"
+    del labels["helm.sh/chart"]
+    kinds = _kinds(charts)
+    project = ArgoProject(out, "project", ArgoProjectProps(
+        name=g.project, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        destination_namespace=env.namespace, labels=labels,
+        namespaced_kinds=tuple(k for k, namespaced in kinds if namespaced),
+        cluster_kinds=tuple(k for k, namespaced in kinds if not namespaced),
+        sync_window=g.sync_window, description=f"TripGen {env.name}: the charts under {CHARTS_DIR}/{env.name}/"))
+    bootstrap = ArgoProject(out, "bootstrap-project", ArgoProjectProps(
+        name=f"{g.project}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        destination_namespace=g.argocd_namespace, labels=labels,
+        namespaced_kinds=(ResourceKind("argoproj.io", "Application"),),
+        description=f"TripGen {env.name}: the app-of-apps that creates the chart Applications"))
+    root = ArgoApplication(out, "root", ArgoApplicationProps(
+        name=f"tripgen-{env.name}", project=bootstrap, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{GITOPS_DIR}/applications",
+        destination_namespace=g.argocd_namespace, labels=labels, sync_options=("ServerSideApply=true",)))
+    for obj in (project.api_object, bootstrap.api_object, root.api_object):
+        out.place(obj, "bootstrap.yaml")
+    waves = {c.name: c.sync_wave for c in env.services}
+    for chart in charts:
+        svc = services.get(chart.name)
+        child = ArgoApplication(out, f"app-{chart.name}", ArgoApplicationProps(
+            name=f"tripgen-{env.name}-{chart.name}", project=project, argocd_namespace=g.argocd_namespace,
+            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{chart.name}",
+            destination_namespace=env.namespace, labels=labels, helm_release=chart.name,
+            sync_wave=waves.get(chart.name, g.platform_sync_wave),
+            ignore_replicas_of=(svc,) if svc is not None and svc.autoscaled else ()))
+        out.place(child.api_object, f"applications/{chart.name}.yaml")
+    return out
+
+
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+
+
+def _kinds(charts: list[SynthesizedChart]) -> list[tuple[ResourceKind, bool]]:
+    """(group, kind) of every object the charts emit, and whether it is namespaced."""
+    found = set()
+    for chart in charts:
+        for obj in chart.objects:
+            api_version, kind = obj["apiVersion"], obj["kind"]
+            group = api_version.split("/")[0] if "/" in api_version else ""
+            found.add((ResourceKind(group, kind), kind not in CLUSTER_SCOPED))
+    return sorted(found, key=lambda x: (x[0].group, x[0].kind))
+
+
+def synthesize(env: Environment) -> Synthesis:
+    """Build and synthesise every chart of ``env`` into plain objects, then its ArgoCD objects."""
+    app, charts, services, warnings = build_app(env)
+    out = [SynthesizedChart.of(chart, env.name) for chart in charts]
+    gitops = _gitops(app, env, out, services)
+    out.append(SynthesizedChart(env=env.name, name=gitops.chart_name, version=env.chart_version,
+                                app_version=env.chart_version, description=gitops.description,
+                                namespace=env.gitops.argocd_namespace, objects=list(gitops.to_json()),
+                                values=ChartValues(), notes=[], files=dict(gitops.files)))
+    return Synthesis(env=env, charts=out, warnings=warnings)

@@ -1,0 +1,281 @@
+"""Durable image releases: ``overlays/<env>/releases.yaml``, one tag (and optional digest) per service.
+
+The file is the one place a release pipeline edits (``tripgen release set`` / ``promote``); the
+environment's ``config.py`` reads it with :func:`load_releases` and builds each service's image
+from it, and :func:`check_applied` (called when an overlay is loaded) proves that it did: every
+service of the file exists in the environment and runs exactly the file's tag and digest.
+Edits go through ruamel.yaml's round trip, so the comments and the order of the file survive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .config import DIGEST, IMAGE_TAG, Environment
+from ..lib.errors import ConfigError
+
+FILE_NAME = "releases.yaml"
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "releases.yaml",
+    "type": "object",
+    "required": ["services"],
+    "additionalProperties": False,
+    "properties": {
+        "services": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "required": ["tag"],
+                "additionalProperties": False,
+                "properties": {
+                    "tag": {"type": "string", "pattern": IMAGE_TAG.pattern},
+                    "digest": {"type": "string", "pattern": f"{DIGEST.pattern}|^$"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Release:
+    """The image one service runs: an immutable tag and, once the pipeline pinned it, a digest."""
+
+    tag: str
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class Releases:
+    """The releases of one environment, by service name, in the file's order."""
+
+    path: Path
+    services: dict[str, Release]
+
+    def release(self, service: str) -> Release:
+        """The release of ``service``; a service missing from the file is a ConfigError."""
+        if service not in self.services:
+            raise ConfigError(f"{_display(self.path)}:services", service,
+                              f"allowed: a service listed in the file ({', '.join(self.services)})")
+        return self.services[service]
+
+    def tag(self, service: str) -> str:
+        """The image tag of ``service``."""
+        return self.release(service).tag
+
+    def digest(self, service: str) -> str:
+        """The image digest of ``service`` (empty when not pinned)."""
+        return self.release(service).digest
+
+
+def _display(path: Path) -> str:
+    parts = path.parts
+    return "/".join(parts[-3:]) if len(parts) >= 3 else str(path)
+
+
+def releases_path(root: Path, env: str) -> Path:
+    """``overlays/<env>/releases.yaml`` under the project ``root``."""
+    return root / "overlays" / env / FILE_NAME
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    return y
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def check_schema(data: Any, where: str) -> dict[str, Release]:
+    """Validate parsed releases data against :data:`SCHEMA`; the releases by service, or ConfigError."""
+    plain = _plain(data)
+    errors = sorted(jsonschema.Draft7Validator(SCHEMA).iter_errors(plain), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        allowed = {"tag": "allowed: a Docker tag (letters, digits, '.', '_', '-')",
+                   "digest": "allowed: empty or sha256:<64 hex digits>"}.get(field.rsplit(".", 1)[-1], f"allowed: {err.message}")
+        raise ConfigError(f"{where}:{field}", err.instance if not isinstance(err.instance, dict) else "...", allowed)
+    return {name: Release(str(entry["tag"]), str(entry.get("digest") or "")) for name, entry in plain["services"].items()}
+
+
+def parse_releases(text: str, path: Path) -> Releases:
+    """Parse and schema-check the text of a releases file."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = _yaml().load(text)
+    except YAMLError as exc:
+        raise ConfigError(_display(path), "(unparsable YAML)", f"allowed: valid YAML ({str(exc).splitlines()[0]})") from None
+    return Releases(path, check_schema(data, _display(path)))
+
+
+def load_releases(path: str | Path) -> Releases:
+    """Read and schema-check ``releases.yaml``; ``path`` may be the file or the overlay's
+    ``config.py`` (``load_releases(__file__)`` reads the file beside it)."""
+    path = Path(path)
+    if path.suffix == ".py":
+        path = path.with_name(FILE_NAME)
+    if not path.is_file():
+        raise ConfigError(_display(path), "(missing)", "allowed: a releases file with a tag per service")
+    return parse_releases(path.read_text(encoding="utf-8"), path)
+
+
+def check_applied(env: Environment, releases: Releases) -> None:
+    """The environment really runs the file's releases: no unknown service in the file, and every
+    listed service's image has the file's tag and digest (else the overlay ignores the file)."""
+    names = [s.name for s in env.services]
+    where = _display(releases.path)
+    for name in releases.services:
+        if name not in names:
+            hint = difflib.get_close_matches(name, names, n=1)
+            raise ConfigError(f"{where}:services.{name}", name, f"did you mean {hint[0]}?" if hint
+                              else f"allowed: a service of {env.name} ({', '.join(names)})")
+    for svc in env.services:
+        rel = releases.services.get(svc.name)
+        if rel is not None and (svc.image.tag, svc.image.digest) != (rel.tag, rel.digest):
+            raise ConfigError(f"services.{svc.name}.image", f"{svc.image.tag} {svc.image.digest}".strip(),
+                              f"allowed: the release in {where} ({rel.tag} {rel.digest}".strip() + "); "
+                              "build the image with releases.tag()/digest() in config.py")
+
+
+# ---------------------------------------------------------------------------- editing
+
+
+def edit_text(text: str, path: Path, changes: dict[str, Release]) -> str:
+    """The file's text with ``changes`` applied (comments, order and quoting kept), schema-checked."""
+    y = _yaml()
+    data = y.load(text)
+    parse_releases(text, path)
+    services = data["services"]
+    for name, rel in changes.items():
+        if name not in services:
+            raise ConfigError(f"{_display(path)}:services", name, f"allowed: {', '.join(services)}")
+        entry = services[name]
+        entry["tag"] = rel.tag
+        if rel.digest:
+            entry["digest"] = rel.digest
+        elif "digest" in entry:
+            del entry["digest"]
+    out = io.StringIO()
+    y.dump(data, out)
+    new_text = out.getvalue()
+    parse_releases(new_text, path)
+    return new_text
+
+
+def check_tag(tag: str) -> None:
+    """A well-formed Docker tag, or ConfigError."""
+    if not IMAGE_TAG.match(tag):
+        raise ConfigError("--tag", tag, "allowed: a Docker tag (letters, digits, '.', '_', '-')")
+
+
+def check_digest(digest: str) -> None:
+    """``sha256:<64 hex digits>``, or ConfigError."""
+    if not DIGEST.match(digest):
+        raise ConfigError("--digest", digest, "allowed: sha256:<64 lower-case hex digits>")
+
+
+def image_reference(registry: str, repository: str, rel: Release) -> str:
+    """``registry/repository@digest`` when pinned, else ``registry/repository:tag``."""
+    return f"{registry}/{repository}@{rel.digest}" if rel.digest else f"{registry}/{repository}:{rel.tag}"
+
+
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def planned_set(root: Path, env: str, service: str, tag: str | None, digest: str | None) -> dict[str, str]:
+    """The new text of ``env``'s releases file for ``release set`` (nothing written).
+
+    ``--tag`` alone records a new release and drops a digest of the old one; ``--digest`` alone
+    pins the current tag's image; both set both.
+    """
+    if tag is None and digest is None:
+        raise ConfigError("release set", "(nothing)", "allowed: --tag T and/or --digest sha256:...")
+    if tag is not None:
+        check_tag(tag)
+    if digest is not None:
+        check_digest(digest)
+    path = releases_path(root, env)
+    current = load_releases(path)
+    if service not in current.services:
+        hint = difflib.get_close_matches(service, list(current.services), n=1)
+        raise ConfigError("SERVICE", service, f"did you mean {hint[0]}?" if hint
+                          else f"allowed: {', '.join(current.services)}")
+    old = current.services[service]
+    new = Release(tag if tag is not None else old.tag, digest if digest is not None else ("" if tag is not None else old.digest))
+    return {env: edit_text(path.read_text(encoding="utf-8"), path, {service: new})}
+
+
+def planned_promote(root: Path, source: str, target: str, services: tuple[str, ...]) -> dict[str, str]:
+    """The new text of ``target``'s releases file with ``source``'s tag and digest of ``services``
+    (every service both files list when none is named)."""
+    if source == target:
+        raise ConfigError("--to", target, "allowed: an environment other than --from")
+    src, dst = load_releases(releases_path(root, source)), load_releases(releases_path(root, target))
+    names = list(services) or [s for s in src.services if s in dst.services]
+    for name in names:
+        for side, rel in (("--from " + source, src), ("--to " + target, dst)):
+            if name not in rel.services:
+                hint = difflib.get_close_matches(name, list(rel.services), n=1)
+                raise ConfigError(f"SERVICE ({side})", name, f"did you mean {hint[0]}?" if hint
+                                  else f"allowed: {', '.join(rel.services)}")
+    path = releases_path(root, target)
+    return {target: edit_text(path.read_text(encoding="utf-8"), path, {n: src.services[n] for n in names})}
+
+
+def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
+    """Synthesise each environment as it will be with its new releases text, in a scratch copy of
+    ``overlays/`` (so the guardrails of the config run and nothing of the project is touched).
+    Returns the Synthesis of each environment; raises ConfigError."""
+    import shutil
+    import tempfile
+
+    from . import overlays
+    from .app import synthesize
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="tripgen-release-") as tmp:
+        scratch = Path(tmp)
+        shutil.copytree(root / "overlays", scratch / "overlays")
+        for env, text in new_texts.items():
+            releases_path(scratch, env).write_text(text, encoding="utf-8")
+            out[env] = synthesize(overlays.environment(overlays.load(scratch, env), "release"))
+    return out
+
+
+def rows(root: Path, envs: list[str]) -> list[list[str]]:
+    """``release show``'s table: environment, service, tag, digest, the image the charts run."""
+    from . import overlays
+
+    table = []
+    for env in envs:
+        rel = load_releases(releases_path(root, env))
+        config = overlays.environment(overlays.load(root, env), "release show")
+        for name, r in rel.services.items():
+            image = config.service(name).image
+            table.append([env, name, r.tag, r.digest or "-", image_reference(image.registry, image.repository, r)])
+    return table
