@@ -239,11 +239,11 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
 
     import cdk8s
 
-    import tripgen_cdk8s.tripgen.app as app
     import tripgen_cdk8s.cli  # noqa: F401
     import tripgen_cdk8s.lib.helm as helm
-    import tripgen_cdk8s.tripgen.overlays as overlays
     import tripgen_cdk8s.lib.writer as writer
+    import tripgen_cdk8s.tripgen.app as app
+    import tripgen_cdk8s.tripgen.overlays as overlays
     t_import = time.perf_counter() - t1
 
     timers.wrap(overlays, "load", "config: load overlay + validate")

@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HELM = ROOT / ".tools" / "bin" / "helm"
 sys.path.insert(0, str(ROOT))
 
+from tripgen_cdk8s.lib.validation import CRD_DIR  # noqa: E402
 from tripgen_cdk8s.tripgen import overlays  # noqa: E402
 from tripgen_cdk8s.tripgen.app import Synthesis, synthesize  # noqa: E402
 from tripgen_cdk8s.tripgen.outputs import environment_files  # noqa: E402
-from tripgen_cdk8s.lib.validation import CRD_DIR  # noqa: E402
 
 CRDS = CRD_DIR  # the CRDs vendored with the package
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from conftest import ROOT
+from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.config import HorizontalScaling, KeyVaultSecret, QueueScaling, key_vault_object_name, validate
-from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.tripgen.overrides import apply_overrides
 
 PROD = overlays.load(ROOT, "prod")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from conftest import ROOT
+from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.tripgen import config as cfg
 from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.config import (
@@ -31,7 +32,6 @@ from tripgen_cdk8s.tripgen.config import (
     SyncWindow,
     validate,
 )
-from tripgen_cdk8s.lib.errors import ConfigError
 
 PROD = overlays.load(ROOT, "prod")
 DEV = overlays.load(ROOT, "dev")
@@ -483,14 +483,11 @@ CASES: list[tuple[str, Callable[[], Environment], str]] = [
         "network_policy: invalid value 'allow-all'; allowed with guardrails.require_default_deny: default-deny",
     ),
     (
-        "default-deny-needs-app-gateway",
-        lambda: R(PROD, guardrails=Guardrails(), ingress=NginxIngress(name="api", host="api.example.com")),
-        "ingress: invalid value 'NginxIngress'; allowed with default-deny: AppGatewayIngress (its subnet is let in)",
-    ),
-    (
-        "default-deny-without-ingress",
-        lambda: R(PROD, guardrails=Guardrails(), ingress=None),
-        "ingress: invalid value 'NoneType'; allowed with default-deny: AppGatewayIngress (its subnet is let in)",
+        "nginx-controller-namespace",
+        lambda: R(PROD, guardrails=Guardrails(), ingress=NginxIngress(name="api", host="api.example.com",
+                                                                     controller_namespace="Ingress_Nginx")),
+        "ingress.controller_namespace: invalid value 'Ingress_Nginx'; allowed: the namespace of the ingress-nginx "
+        "controller (let in by default-deny)",
     ),
     (
         "image-pull-secret",

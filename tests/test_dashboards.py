@@ -10,9 +10,9 @@ import json
 import pytest
 
 from conftest import ROOT, find, objects
+from tripgen_cdk8s.lib.constructs.dashboards import dashboard_json, load_dashboard, queries_of
 from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.app import synthesize
-from tripgen_cdk8s.lib.constructs.dashboards import dashboard_json, load_dashboard, queries_of
 from tripgen_cdk8s.tripgen.metrics_catalog import METRICS, exporter_of, metric_names
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]

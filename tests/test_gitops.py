@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import CRDS, ROOT, find, objects, run_cli, synthesis
-from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.lib import validation as v
+from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.app import synthesize
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]

@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from conftest import ROOT
-from tripgen_cdk8s.tripgen import overlays, overrides
 from tripgen_cdk8s.lib.errors import ConfigError, UsageError
+from tripgen_cdk8s.tripgen import overlays, overrides
 from tripgen_cdk8s.tripgen.overrides import apply_overrides, parse_assignment, values_keys
 
 PROD = overlays.load(ROOT, "prod")

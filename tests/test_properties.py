@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from conftest import CRDS, ROOT
-from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.lib import validation as v
+from tripgen_cdk8s.lib.errors import ConfigError
+from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.app import synthesize
 from tripgen_cdk8s.tripgen.config import HorizontalScaling, QueueScaling
-from tripgen_cdk8s.lib.errors import ConfigError
 
 PROD = overlays.load(ROOT, "prod")
 NAMES = [s.name for s in PROD.services]

@@ -21,3 +21,31 @@ def test_library_type_checks_with_mypy_strict():
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "tripgen_cdk8s"], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _lint_imports(cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None
+    return subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=cwd,
+                          capture_output=True, text=True, check=False, env=env)
+
+
+def test_the_layers_hold_lint_imports_passes():
+    proc = _lint_imports(ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Contracts: 4 kept, 0 broken." in proc.stdout
+    assert "tripgen_cdk8s.lib) knows nothing of TripGen" in proc.stdout
+
+
+def test_the_layer_contract_breaks_when_the_generic_layer_imports_tripgen(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "tripgen_cdk8s", tmp_path / "src" / "tripgen_cdk8s",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    labels = tmp_path / "src" / "tripgen_cdk8s" / "lib" / "labels.py"
+    labels.write_text(labels.read_text() + "\nfrom ..tripgen import config  # noqa: E402,F401\n")
+    proc = _lint_imports(tmp_path, tmp_path / "src")
+    assert proc.returncode == 1, proc.stdout
+    assert "BROKEN" in proc.stdout and "tripgen_cdk8s.lib.labels -> tripgen_cdk8s.tripgen.config" in proc.stdout

@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 
 from conftest import ROOT
-from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.lib import validation as v
+from tripgen_cdk8s.lib.errors import ConfigError
+from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.app import synthesize
 from tripgen_cdk8s.tripgen.config import validate
-from tripgen_cdk8s.lib.errors import ConfigError
 
 PROD = overlays.load(ROOT, "prod")
 

@@ -377,10 +377,10 @@ def test_service_monitor_api_version_is_configurable_for_azure_managed_prometheu
     import dataclasses
 
     from conftest import ROOT
+    from tripgen_cdk8s.lib.errors import ConfigError
     from tripgen_cdk8s.tripgen import overlays
     from tripgen_cdk8s.tripgen.app import synthesize
     from tripgen_cdk8s.tripgen.config import validate
-    from tripgen_cdk8s.lib.errors import ConfigError
 
     env = overlays.load(ROOT, "prod")
     azure = dataclasses.replace(env, monitoring=dataclasses.replace(

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from conftest import ROOT, find, generated_files, objects
+from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.tripgen import overlays
 from tripgen_cdk8s.tripgen.config import AlertRouting, Telemetry, validate
-from tripgen_cdk8s.lib.errors import ConfigError
 
 SERVICES = ["user-service", "trip-service", "ai-service", "location-service"]
 NS = "tripgen-prod"

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import ENVIRONMENTS, ROOT, synthesis
 from conftest import objects as all_objects
+from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
 from tripgen_cdk8s.tripgen import topology as t
 from tripgen_cdk8s.tripgen.checks import capacity_report
-from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
 
 CALL_GRAPH = {
     ("trip-service", "user-service"),

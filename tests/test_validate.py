@@ -173,7 +173,7 @@ def test_tools_are_found_through_the_documented_environment_variables(helm):
 
 
 def test_validate_uses_the_crds_vendored_with_the_package_and_accepts_another_directory(tmp_path):
-    assert CRDS.name == "crds" and CRDS.parent.name == "tripgen_cdk8s"
+    assert CRDS.name == "crds" and CRDS.parent.name == "lib" and CRDS.parent.parent.name == "tripgen_cdk8s"
     assert (CRDS / "SOURCES.md").is_file() and (CRDS / "LICENSE-Apache-2.0.txt").is_file()
     proc = run_cli("validate", "--env", "dev", "--crds", str(tmp_path), env={"TRIPGEN_CHECKOV": "/nonexistent"})
     assert proc.returncode == 1

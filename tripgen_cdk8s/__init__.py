@@ -55,7 +55,21 @@ _EXPORTS = {
     "SecretProviderClass": "lib.azure", "SecretProviderClassProps": "lib.azure",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Alert", "AlertRules", "AlertRulesProps", "AlertmanagerConfig", "AlertmanagerConfigProps",
+    "AllowAllPolicy", "AllowAllPolicyProps", "ApiIngress", "ApiIngressProps", "AppNamespace",
+    "AppNamespaceProps", "ArgoApplication", "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps",
+    "AutoscaledService", "AutoscaledServiceProps", "ChartValues", "ClusterRoleGrant",
+    "ClusterRoleGrantProps", "ConfigError", "Connections", "GrafanaDashboard", "GrafanaDashboardProps",
+    "HelmChart", "HelmChartProps", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "KedaScaling",
+    "KeyVaultAccess", "MicroService", "MicroServiceProps", "NamespaceNetworkPolicies",
+    "NamespacePoliciesProps", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret",
+    "PrivateEndpointSecretProps", "Project", "ProjectSynthesis", "Receiver", "Resource", "ResourceAmounts",
+    "ResourceKind", "Resources", "Route", "Scalable", "Scheduling", "SecretFile", "SecretKey",
+    "SecretProviderClass", "SecretProviderClassProps", "ServiceNetworkPolicy", "ServiceNetworkPolicyProps",
+    "ServiceScrape", "ServiceScrapeProps", "Strategy", "SyncWindow", "SynthesizedChart", "Toleration",
+    "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "nginx_annotations", "synthesize",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,6 @@ from .lib.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from .tripgen.checks import CapacityReport
-    from .tripgen.config import Environment
     from .tripgen.overlays import Config
 
 
@@ -97,7 +96,7 @@ def _apply_sets(configs: list[Config], sets: tuple[str, ...]) -> list[Config]:
             apply_overrides(owner, [text])  # raises ConfigError naming the key and the nearest valid one
         for i in targets:
             per_env[i].append(text)
-    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]  # type: ignore[misc]
+    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]
 
 
 _DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
@@ -269,9 +268,9 @@ def graph(project: Path, env: str, fmt: str, output: Path | None) -> None:
 def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | None) -> None:
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
     from .lib.validation import CRD_DIR, Check, environment_checks, run_checks
+    from .lib.writer import stale_files
     from .tripgen.app import Synthesis
     from .tripgen.checks import capacity_report
-    from .lib.writer import stale_files
 
     root = _project(project)
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
@@ -317,9 +316,9 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     """Synthesise with the new releases first (exit 2, nothing written, on any error), then write
     the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
     cannot be written (a held lock, a read-only directory), the releases files are put back."""
+    from .lib.writer import write_environments
     from .tripgen.outputs import environment_files
     from .tripgen.releases import releases_path, synthesize_with
-    from .lib.writer import write_environments
 
     try:
         syntheses = synthesize_with(root, new_texts)

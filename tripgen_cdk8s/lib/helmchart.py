@@ -123,7 +123,7 @@ class Resource:
     __slots__ = ("api_version", "kind", "name", "namespace", "labels", "annotations", "finalizers",
                  "_body", "_json", "_bindings")
 
-    def __init__(self, chart: HelmChart, *, api_version: str, kind: str, name: str, namespace: str | None,
+    def __init__(self, chart: HelmChart | ManifestChart, *, api_version: str, kind: str, name: str, namespace: str | None,
                  labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None,
                  body: Body | Callable[[], Body] | None = None, finalizers: tuple[str, ...] = ()) -> None:
         self.api_version = api_version

@@ -8,7 +8,6 @@ AKS node pool, the platform chart, the alerts and dashboards) are decided here, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cdk8s
 
@@ -187,18 +186,18 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
 
 def _strategy(cfg: ServiceConfig, env: Environment) -> AnyStrategy:
     r, d = env.rolling, env.delivery
-    history = {"revision_history_limit": r.revision_history_limit,
-               "progress_deadline_seconds": r.progress_deadline_seconds}
+    history, deadline = r.revision_history_limit, r.progress_deadline_seconds
     if cfg.strategy == "blueGreen":
         return Strategy.blue_green(
             auto_promotion_enabled=d.auto_promotion_enabled, scale_down_delay_seconds=d.scale_down_delay_seconds,
             analysis=PreviewAnalysis(prometheus_address=d.prometheus_address,
                                      query=preview_error_rate_query(env.namespace),
                                      max_value=d.max_preview_error_rate, metric_name="preview-5xx-rate"),
-            **history)
+            revision_history_limit=history, progress_deadline_seconds=deadline)
     if cfg.strategy == "canary":
-        return Strategy.canary(steps=d.canary_steps, **history)
-    return Strategy.rolling(max_surge=r.max_surge, max_unavailable=r.max_unavailable, **history)
+        return Strategy.canary(steps=d.canary_steps, revision_history_limit=history, progress_deadline_seconds=deadline)
+    return Strategy.rolling(max_surge=r.max_surge, max_unavailable=r.max_unavailable, revision_history_limit=history,
+                            progress_deadline_seconds=deadline)
 
 
 def _service_config(cfg: ServiceConfig, env: Environment) -> dict[str, str]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Environment
 from ..lib.errors import ConfigError
 from ..lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
+from .config import Environment
 
 
 @dataclass(frozen=True)

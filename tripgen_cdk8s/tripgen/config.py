@@ -185,12 +185,14 @@ class AppGatewayIngress:
 
 @dataclass(frozen=True)
 class NginxIngress:
-    """The ingress-nginx Ingress of dev (TRIPGEN.md section 6, dev)."""
+    """The ingress-nginx Ingress of dev (TRIPGEN.md section 6, dev); with default-deny the
+    controller's namespace (``controller_namespace``, default ``ingress-nginx``) is let in."""
 
     name: str
     host: str
     request_timeout_seconds: int = 60
     class_name: str = "nginx"
+    controller_namespace: str = "ingress-nginx"
 
 
 @dataclass(frozen=True)
@@ -664,6 +666,9 @@ def validate(env: Environment) -> Environment:
         _str("ingress.name", ing.name, DNS_SUBDOMAIN, "an Ingress name (DNS subdomain)")
         _str("ingress.class_name", ing.class_name, DNS_SUBDOMAIN, "an IngressClass name (DNS subdomain)")
         _str("ingress.host", ing.host, HOSTNAME, "a host name such as api.tripgen.com")
+        if isinstance(ing, NginxIngress):
+            _str("ingress.controller_namespace", ing.controller_namespace, DNS_LABEL,
+                 "the namespace of the ingress-nginx controller (let in by default-deny)")
         _int("ingress.request_timeout_seconds", ing.request_timeout_seconds, 1, 3600)
         if isinstance(ing, AppGatewayIngress):
             _cidr("ingress.gateway_subnet_cidr", ing.gateway_subnet_cidr)
@@ -685,8 +690,6 @@ def validate(env: Environment) -> Environment:
         _fail("network_policy", env.network_policy, "allowed with guardrails.require_default_deny: default-deny")
     if gr.ingress_kinds and env.ingress is not None and type(env.ingress).__name__ not in gr.ingress_kinds:
         _fail("ingress", type(env.ingress).__name__, f"allowed by guardrails.ingress_kinds: {', '.join(gr.ingress_kinds)}")
-    if env.network_policy == "default-deny" and not isinstance(env.ingress, AppGatewayIngress):
-        _fail("ingress", type(env.ingress).__name__, "allowed with default-deny: AppGatewayIngress (its subnet is let in)")
     for i, name in enumerate(env.image_pull_secrets):
         _str(f"image_pull_secrets[{i}]", name, DNS_SUBDOMAIN, "a Secret name (DNS subdomain)")
     r = env.rolling

@@ -12,12 +12,12 @@ from typing import Any
 
 from grafana_foundation_sdk.models import dashboard as grafana
 
-from .config import AlertRouting, Environment, HorizontalScaling, QueueScaling, ServiceConfig, Telemetry
 from ..lib.constructs.alertmanager_config import AlertmanagerConfigProps, Receiver, Route, SecretKey
 from ..lib.constructs.dashboards import Bound, Query, build, datasource_ref, stat_panel, time_series
 from ..lib.constructs.microservice import SECRETS_MOUNT
 from ..lib.constructs.monitoring import Alert
 from ..lib.quantities import byte_count, cpu_millicores
+from .config import AlertRouting, Environment, HorizontalScaling, QueueScaling, ServiceConfig, Telemetry
 
 ALERT_RULES_NAME = "tripgen-alerts"
 ALERT_GROUP = "tripgen.rules"

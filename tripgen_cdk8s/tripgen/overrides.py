@@ -10,8 +10,8 @@ import dataclasses
 import difflib
 from typing import Any
 
-from .config import Environment, ServiceConfig, validate
 from ..lib.errors import ConfigError, UsageError
+from .config import Environment, ServiceConfig, validate
 
 # values.yaml key -> field path in ServiceConfig (or, for "env:", in Environment)
 VALUES_TO_CONFIG: dict[str, tuple[str, ...]] = {

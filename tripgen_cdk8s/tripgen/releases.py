@@ -17,8 +17,8 @@ from typing import Any
 
 import jsonschema
 
-from .config import DIGEST, IMAGE_TAG, Environment
 from ..lib.errors import ConfigError
+from .config import DIGEST, IMAGE_TAG, Environment
 
 FILE_NAME = "releases.yaml"
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..lib.quantities import format_bytes, format_millicores
 from .checks import CapacityReport
 from .observability_report import observability_lines
-from ..lib.quantities import format_bytes, format_millicores
 
 NAME_LABEL = "app.kubernetes.io/name"
 WORKLOAD_KINDS = ("Deployment", "Rollout")

@@ -123,25 +123,26 @@ class MicroService(constructs.Construct):
         self._secret_items: list[dict[str, str]] | None = None
         self.secret_source: str | None = None
 
-        meta = {"namespace": self.namespace, "labels": self.labels}
+        ns, labels = self.namespace, self.labels
         self.service_account = Resource(chart, api_version="v1", kind="ServiceAccount", name=self.service_account_name,
-                                        body={"automountServiceAccountToken": props.kubernetes_api_access}, **meta)
+                                        body={"automountServiceAccountToken": props.kubernetes_api_access},
+                                        namespace=ns, labels=labels)
         self.config_map = Resource(chart, api_version="v1", kind="ConfigMap", name=self.config_map_name,
-                                   body=lambda: {"data": dict(sorted(self.config.items()))}, **meta)
+                                   body=lambda: {"data": dict(sorted(self.config.items()))}, namespace=ns, labels=labels)
         self.preview_service: Resource | None = None
         self.analysis_template: Resource | None = None
         if isinstance(props.strategy, BlueGreenStrategy):
             self.preview_service = Resource(chart, api_version="v1", kind="Service", name=f"{props.name}-preview",
-                                            body=self._service_body(), **meta)
+                                            body=self._service_body(), namespace=ns, labels=labels)
             if props.strategy.analysis is not None:
                 self.analysis_template = Resource(chart, api_version=props.strategy.api_version, kind="AnalysisTemplate",
                                                   name=f"{props.name}-preview-error-rate", body=self._analysis_body(),
-                                                  **meta)
+                                                  namespace=ns, labels=labels)
         self.workload = Resource(chart, api_version=self.workload_api_version, kind=self.workload_kind,
                                  name=props.name, annotations=props.workload_annotations, body=self._workload_body,
-                                 **meta)
+                                 namespace=ns, labels=labels)
         self.service = Resource(chart, api_version="v1", kind="Service", name=props.name, body=self._service_body(),
-                                **meta)
+                                namespace=ns, labels=labels)
         chart.on_synth(self._declare_values)
 
     # ------------------------------------------------------------------ intents

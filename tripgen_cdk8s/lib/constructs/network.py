@@ -54,7 +54,8 @@ class ServiceNetworkPolicy(constructs.Construct):
         c = self.workload.connections
 
         def by_name(rules: list[Rule]) -> list[Rule]:
-            return sorted((r for r in rules if not isinstance(r.peer, IpBlock)), key=lambda r: r.peer.name)
+            workloads = [r for r in rules if not isinstance(r.peer, IpBlock)]
+            return sorted(workloads, key=lambda r: r.peer.name if not isinstance(r.peer, IpBlock) else "")
 
         ingress: list[dict[str, Any]] = []
         callers = by_name(c.ingress)
