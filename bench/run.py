@@ -360,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     default_python = REPO / ".venv" / "bin" / "python"
     parser.add_argument("--python", default=str(default_python) if default_python.exists() else sys.executable)
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects and outputs")
+    parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "results",
+                        help="where the generated projects and outputs go (default bench/results/, git-ignored: "
+                             "the filesystem a project's charts/ live on)")
     args = parser.parse_args(argv)
     runs = args.runs if args.runs is not None else (2 if args.quick else 5)
     if runs < 1:
@@ -372,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     if runs_large != runs:
         notes.append(f"N={max(sizes)} measured {runs_large} times (other cases {runs}).")
 
-    work = Path(tempfile.mkdtemp(prefix="tripgen-bench-"))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="tripgen-bench-", dir=args.workdir))
     started = time.perf_counter()
     load_before = os.getloadavg()
     try:

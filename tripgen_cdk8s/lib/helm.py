@@ -7,9 +7,7 @@ This module knows Helm, not any application: it turns a :class:`~tripgen_cdk8s.l
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -81,6 +79,15 @@ def dump_yaml(data: Any) -> str:
 # ---------------------------------------------------------------------------- templates
 
 
+def _copy(node: Any) -> Any:
+    """A copy of the JSON-shaped ``node`` (dicts, lists, scalars): what deepcopy gives, faster."""
+    if isinstance(node, dict):
+        return {k: _copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_copy(v) for v in node]
+    return node
+
+
 def _get(obj: Any, path: tuple[str | int, ...]) -> Any:
     for part in path:
         obj = obj[part]
@@ -108,7 +115,7 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
     """One object as a Helm template: bound fields and standard labels become Go templates, and a
     ``metadata.namespace`` equal to the chart's ``namespace`` becomes ``{{ .Release.Namespace }}``
     (Helm's convention: ``helm template --namespace X`` and ArgoCD's destination decide it)."""
-    work = copy.deepcopy(obj)
+    work = _copy(obj)
     templates: list[str] = []
     nonce = secrets.token_hex(8).upper()
 
@@ -141,8 +148,9 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
     walk(work)
     # Text that looks like a Go template is data: `{{` is emitted through a template that prints it.
     text = dump_yaml(work).replace("{{", '{{ "{{" }}')
-    pattern = re.compile(PLACEHOLDER_PREFIX + nonce + r"N(\d+)X")
-    return pattern.sub(lambda m: templates[int(m.group(1))], text)
+    for i, template in enumerate(templates):  # "...N1X" is no prefix of "...N10X": X ends each placeholder
+        text = text.replace(f"{PLACEHOLDER_PREFIX}{nonce}N{i}X", template)
+    return text
 
 
 def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
