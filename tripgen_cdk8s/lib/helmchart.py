@@ -87,7 +87,7 @@ def embeds_namespace(value: str, namespace: str) -> bool:
 
 def namespace_template(value: str, namespace: str) -> str:
     """A Go template rendering ``value`` with each occurrence of ``namespace`` (as a whole DNS token:
-    ``x.tripgen-prod.svc`` or ``namespace="tripgen-prod"``, not ``sb-tripgen-prod``) replaced by the
+    ``x.shop-prod.svc`` or ``namespace="shop-prod"``, not ``sb-shop-prod``) replaced by the
     release namespace; ``value`` itself stays data (a JSON string literal, printed with toJson)."""
     parts = _namespace_token(namespace).split(value)
     if parts == ["", ""]:

@@ -1,4 +1,4 @@
-"""ArgoCD objects that deploy an environment's charts from git (TRIPGEN.md section 11)."""
+"""ArgoCD objects that deploy an environment's charts from git: an AppProject and Applications."""
 
 from __future__ import annotations
 
