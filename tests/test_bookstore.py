@@ -55,27 +55,21 @@ def _run(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProces
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=_env(**extra), check=False)
 
 
-def _can_build_wheels(python: Path, cwd: Path) -> bool:
-    """Whether ``python``'s setuptools can build a wheel by itself (setuptools >= 70.1, or ``wheel``)."""
-    probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('wheel') or " \
-            "u.find_spec('setuptools.command.bdist_wheel') else 1)"
-    return _run([str(python), "-c", probe], cwd).returncode == 0
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv outside the checkout with a non-editable install of the package; returns its bin/.
 
-    The package is installed from a copy of its sources (so the build leaves no build/ or
-    egg-info in the checkout) with ``--no-deps``; without build isolation when the venv's own
-    setuptools can build a wheel, otherwise with pip's default isolated build (which takes
-    setuptools from the configured index, as ``scripts/setup.sh`` did).  The dependencies are the
-    project venv's, listed in a .pth file: that directory is not a site directory, so the
-    project's editable finder (itself activated by a .pth) stays inactive there.
+    The venv is made without pip (fast); the project venv's pip installs into it (``--python``)
+    from a copy of the package's sources, so the build leaves no build/ or egg-info in the checkout,
+    with ``--no-deps``.  The build is pip's default isolated one: it takes ``setuptools>=68`` from
+    the configured index, as ``scripts/setup.sh`` did (Python 3.11's bundled setuptools 65.5 has no
+    ``bdist_wheel`` without the ``wheel`` package, so ``--no-build-isolation`` cannot build here).
+    The dependencies are the project venv's, listed in a .pth file: that directory is not a site
+    directory, so the project's editable finder (itself activated by a .pth there) stays inactive.
     """
     base = tmp_path_factory.mktemp("installed")
     venv = base / "venv"
-    made = _run([sys.executable, "-m", "venv", str(venv)], base)
+    made = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], base)
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
     src = base / "src"
@@ -83,22 +77,25 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "tripgen_cdk8s", src / "tripgen_cdk8s", ignore=shutil.ignore_patterns("__pycache__"))
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-    if _can_build_wheels(python, base):
-        pip += ["--no-build-isolation", "--no-index"]
-    done = _run([*pip, str(src)], base)
+    done = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                 "--disable-pip-version-check", "--no-deps", str(src)], base)
     assert done.returncode == 0, done.stdout + done.stderr
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base)
                 .stdout.strip())
+    assert site.is_dir() and site.is_relative_to(venv), site
     (site / "_project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     return venv / "bin"
 
 
 def test_the_package_comes_from_the_temporary_venv_not_the_checkout(installed, tmp_path):
-    code = "import json, tripgen_cdk8s, cdk8s; print(json.dumps([tripgen_cdk8s.__file__, cdk8s.__file__]))"
+    code = ("import json, importlib.metadata as m, tripgen_cdk8s, cdk8s; "
+            "print(json.dumps([tripgen_cdk8s.__file__, cdk8s.__file__, "
+            "json.loads(m.distribution('tripgen-cdk8s').read_text('direct_url.json'))]))")
     proc = _run([str(installed / "python"), "-c", code], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    package, dependency = (Path(p).resolve() for p in json.loads(proc.stdout))
+    package_file, dependency_file, direct_url = json.loads(proc.stdout)
+    assert direct_url.get("dir_info", {}).get("editable", False) is False, direct_url
+    package, dependency = Path(package_file).resolve(), Path(dependency_file).resolve()
     venv = installed.parent.resolve()
     assert package.is_relative_to(venv), package
     assert not package.is_relative_to(ROOT), package

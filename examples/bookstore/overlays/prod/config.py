@@ -40,7 +40,8 @@ REGISTRY = "ghcr.io"
 
 # Released versions.  Each image is pinned by the digest CI recorded when it pushed the release
 # tag (the digest wins over the tag, so a re-pushed tag changes nothing).  Bumping a release here
-# and running `tripgen synth` is how it reaches production.
+# and running `tripgen synth` is how it reaches production.  (The images of this example are
+# fictional; so are the digests.)
 CATALOG_VERSION = "1.4.2"
 CATALOG_DIGEST = "sha256:10af267912cf6fe22c7367d472bdca9b30f135e20bcffc99cd35644c323daf0a"
 ORDERS_VERSION = "2.0.1"
@@ -71,7 +72,7 @@ def build(app) -> None:
     catalog = MicroService(catalog_chart, "service", MicroServiceProps(
         name="catalog",
         image=Image(REGISTRY, "bookstore/catalog", CATALOG_VERSION, digest=CATALOG_DIGEST, pull_policy="Always"),
-        #                     cpu    memory  cpu limit  memory limit
+        # requests 100m CPU / 128Mi, limits 500m / 256Mi (ephemeral storage: 256Mi / 1Gi by default)
         resources=Resources.sized("100m", "128Mi", "500m", "256Mi"),
         part_of="bookstore",
         component="api",
@@ -136,5 +137,4 @@ def build(app) -> None:
     ))
 
 
-config = Project(name=ENVIRONMENT, build=build,
-                 description="Bookstore in production: the catalog (public) and orders (internal) services.")
+config = Project(name=ENVIRONMENT, build=build)
