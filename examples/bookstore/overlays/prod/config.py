@@ -1,0 +1,140 @@
+"""Bookstore, production: the charts our team deploys into the `bookstore` namespace.
+
+Three Helm charts, one release each:
+
+* ``bookstore-platform``: the namespace itself (restricted Pod Security, container defaults),
+  the namespace-wide NetworkPolicies and the public Ingress.
+* ``catalog``: the public book catalogue.  Reached through ingress-nginx at
+  https://books.example.com/api/books, scaled by an HPA between 2 and 6 pods.
+* ``orders``: the order service.  Internal only: no Ingress path, and only catalog may call it.
+
+Run ``tripgen synth`` in examples/bookstore to (re)write charts/prod/ from this file.
+"""
+
+from tripgen_cdk8s import (
+    ApiIngress,
+    ApiIngressProps,
+    AppNamespace,
+    AppNamespaceProps,
+    AutoscaledService,
+    AutoscaledServiceProps,
+    HelmChart,
+    HelmChartProps,
+    HorizontalScaling,
+    Image,
+    IngressRoute,
+    MicroService,
+    MicroServiceProps,
+    NamespaceNetworkPolicies,
+    NamespacePoliciesProps,
+    Project,
+    Resources,
+    ServiceNetworkPolicy,
+    ServiceNetworkPolicyProps,
+    nginx_annotations,
+)
+
+NAMESPACE = "bookstore"
+ENVIRONMENT = "prod"
+REGISTRY = "ghcr.io"
+
+# Released versions.  Each image is pinned by the digest CI recorded when it pushed the release
+# tag (the digest wins over the tag, so a re-pushed tag changes nothing).  Bumping a release here
+# and running `tripgen synth` is how it reaches production.  (The images of this example are
+# fictional; so are the digests.)
+CATALOG_VERSION = "1.4.2"
+CATALOG_DIGEST = "sha256:10af267912cf6fe22c7367d472bdca9b30f135e20bcffc99cd35644c323daf0a"
+ORDERS_VERSION = "2.0.1"
+ORDERS_DIGEST = "sha256:f602dac7051cf70587eb571fabd69eddf41621cf312a272ba43a80038a29238f"
+
+# The namespace the ingress-nginx controller runs in: the only traffic from outside the namespace.
+INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+
+# Pods carrying this label may be reached by the ingress controller (see the namespace policies).
+PUBLIC = {"tier": "public"}
+
+
+def chart(app, name: str, app_version: str, description: str) -> HelmChart:
+    """One chart of this environment; its version is the chart's, app_version the service's."""
+    return HelmChart(app, name, HelmChartProps(namespace=NAMESPACE, version="0.1.0", app_version=app_version,
+                                               description=description, environment=ENVIRONMENT))
+
+
+def build(app) -> None:
+    platform = chart(app, "bookstore-platform", "0.1.0", "Bookstore namespace, network policies and Ingress")
+    catalog_chart = chart(app, "catalog", CATALOG_VERSION, "Bookstore catalog service (public)")
+    orders_chart = chart(app, "orders", ORDERS_VERSION, "Bookstore orders service (internal)")
+
+    # --- services ------------------------------------------------------------------------------
+
+    # catalog: serves /api/books on the default port 8080 with the default /healthz and /readyz
+    # probes.  The HPA owns its replica count.
+    catalog = MicroService(catalog_chart, "service", MicroServiceProps(
+        name="catalog",
+        image=Image(REGISTRY, "bookstore/catalog", CATALOG_VERSION, digest=CATALOG_DIGEST, pull_policy="Always"),
+        # requests 100m CPU / 128Mi, limits 500m / 256Mi (ephemeral storage: 256Mi / 1Gi by default)
+        resources=Resources.sized("100m", "128Mi", "500m", "256Mi"),
+        part_of="bookstore",
+        component="api",
+        pod_labels=PUBLIC,
+        config={"LOG_LEVEL": "info"},
+    ))
+
+    # orders: internal, on port 9090, with plain HTTP health endpoints.  Two fixed replicas.
+    orders = MicroService(orders_chart, "service", MicroServiceProps(
+        name="orders",
+        image=Image(REGISTRY, "bookstore/orders", ORDERS_VERSION, digest=ORDERS_DIGEST, pull_policy="Always"),
+        resources=Resources.sized("100m", "192Mi", "500m", "384Mi"),
+        port=9090,
+        liveness_path="/healthz",
+        readiness_path="/readyz",
+        replicas=2,
+        part_of="bookstore",
+        component="backend",
+        config={"LOG_LEVEL": "info"},
+    ))
+
+    # catalog calls orders: catalog gets ORDERS_URL in its environment, an egress rule to orders on
+    # 9090, and orders an ingress rule from catalog (nobody else may call it).
+    catalog.connections.allow_to(orders)
+
+    # Spread catalog's pods over the availability zones (best effort: a zone outage must not take
+    # the public API down, but we would rather run unbalanced than not at all).
+    catalog.scheduling.spread(when_unsatisfiable="ScheduleAnyway")
+
+    AutoscaledService(catalog_chart, "autoscaling", AutoscaledServiceProps(
+        target=catalog,
+        # 2..6 pods, scaling at 70 % CPU or 80 % memory of the requests; a PDB keeps 1 pod up.
+        scaling=HorizontalScaling(min_replicas=2, max_replicas=6, cpu_utilization=70, memory_utilization=80),
+    ))
+
+    # Each service's own NetworkPolicy, produced from its connections above.
+    for service in (catalog, orders):
+        ServiceNetworkPolicy(service.helm_chart, "network-policy", ServiceNetworkPolicyProps(workload=service))
+
+    # --- platform --------------------------------------------------------------------------------
+
+    AppNamespace(platform, "namespace", AppNamespaceProps(
+        quota_requests_cpu="2", quota_requests_memory="4Gi",
+    ))
+
+    # default-deny and allow-dns for every pod; the ingress controller may reach the public pods
+    # (catalog) on 8080 and nothing else.
+    NamespaceNetworkPolicies(platform, "network", NamespacePoliciesProps(
+        namespace=NAMESPACE,
+        sources=(INGRESS_CONTROLLER_NAMESPACE,),
+        application_ports=(catalog.port,),
+        application_selector=PUBLIC,
+        policy_name="allow-ingress-controller",
+    ))
+
+    # The public API.  orders has no route: it stays internal.
+    ApiIngress(platform, "ingress", ApiIngressProps(
+        name="bookstore",
+        host="books.example.com",
+        routes=(IngressRoute("/api/books", catalog),),
+        annotations=nginx_annotations(request_timeout_seconds=30),
+    ))
+
+
+config = Project(name=ENVIRONMENT, build=build)
