@@ -24,12 +24,10 @@ DNS_LABEL = r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 @dataclass(frozen=True)
 class Project:
     """One environment of an app: ``name`` (``charts/<name>/``) and ``build``, which adds the
-    environment's HelmCharts to the App it is given.  ``description`` (default none) heads the
-    environment's README."""
+    environment's HelmCharts to the App it is given."""
 
     name: str
     build: Callable[[cdk8s.App], Any]
-    description: str = ""
 
 
 @dataclass(frozen=True)
