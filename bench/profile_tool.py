@@ -1,28 +1,34 @@
 """Where does `synth` spend its time?  Profiles the tool on a generated N-service project.
 
     .venv/bin/python bench/profile_tool.py                  # N = 200
-    .venv/bin/python bench/profile_tool.py --services 50 --no-experiments
+    .venv/bin/python bench/profile_tool.py -n 50 --no-experiments
 
 Needs pyinstrument in the venv (``.venv/bin/pip install pyinstrument``).  Three passes, each a
-fresh process running ``main.py synth --env prod --out <tmp>`` in the generated project:
+fresh process running ``main.py synth --env prod --out <dir>`` in the generated project:
 
 1. **pyinstrument** (1 ms sampling): every sample's stack is classified twice, by *phase* (import,
-   config, build_app, to_json, Helm rendering, file writes) and by *mechanism* (waiting for the
-   Node kernel, jsii marshalling in Python, typeguard checks, PyYAML, deepcopy, ...).  The full
-   call tree goes to bench/results/profile-n<N>.txt.  Profiling inflates pure-Python time (here
-   roughly 1.5-2x), not the time blocked on Node, so read its percentages with pass 2.
-2. **timers** (no profiler): wall-clock timers around the same phases and around every jsii
-   request, with request counts by type.  Cheap enough to leave the proportions intact.
+   config, build_app, HelmChart.synthesize, ArgoCD objects, Helm rendering, the environment
+   README, file writes) and by *mechanism* (waiting for the Node kernel, jsii marshalling in
+   Python, typeguard checks, PyYAML, tripgen_cdk8s.lib / tripgen_cdk8s.tripgen code, ...).  The
+   full call tree goes to bench/results/profile-n<N>.txt.  Profiling inflates pure-Python time, not
+   the time blocked on Node, so read its percentages with pass 2.
+2. **timers** (no profiler): wall-clock timers around the same phases (config load + validate,
+   build_app, HelmChart.synthesize and the Resource bodies it produces, helm environment_files /
+   render_template / dump_yaml, the environment README, write_environments), around every jsii
+   request (counted by kind: ``Create <fqn>``, ``Invoke <method>``...) and around the typeguard
+   checks of the jsii bindings that are still called (``constructs.Construct``, ``cdk8s.Chart``...).
+   Cheap enough to leave the proportions intact.
 3. **experiments** (optional): whole-process wall time of variants that need no change in the
-   repository, run interleaved with the unchanged tool: ``python -O`` (skips the typeguard checks
-   of the generated jsii bindings); PyYAML's libyaml ``CSafeDumper`` patched into
-   ``helm.dump_yaml``; memoised ``Quantity``/``IntOrString`` factories and ``ApiObject.kind/name``
-   (patched into the libraries from outside); and all three.  Each variant's output is compared
-   byte for byte with the unchanged tool's.  Except "unchanged", the variants run with a private
-   bytecode cache (PYTHONPYCACHEPREFIX in the temp dir, warmed first): ``-O`` needs ``.opt-1.pyc``
+   repository, run interleaved with the unchanged tool: the unchanged tool with a private bytecode
+   cache, and ``python -O`` with it (skips the typeguard checks of the generated jsii bindings).
+   Each variant's output is compared byte for byte with the unchanged tool's.  The bytecode cache
+   (PYTHONPYCACHEPREFIX in the work dir, warmed first) is there because ``-O`` needs ``.opt-1.pyc``
    files that site-packages lacks and PYTHONDONTWRITEBYTECODE=1 never writes.
 
-Writes bench/results/profile-n<N>.md (summary) and .txt (pyinstrument tree).
+The generated project and every output go to a temporary directory under ``--workdir`` (default
+bench/results/, git-ignored), not /tmp: the files land on the filesystem a project's charts/ live
+on, as with bench/run.py.  Writes bench/results/profile-n<N>.md (summary) and .txt (pyinstrument
+tree).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ REPO = BENCH.parent
 RESULTS = BENCH / "results"
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 SEP, ATTR = "\x00", "\x01"
+LIB, TRIPGEN = "tripgen_cdk8s/lib/", "tripgen_cdk8s/tripgen/"
 
 
 # ============================================================================= classification
@@ -60,12 +67,18 @@ def _parse(frame_info: str) -> tuple[str, str, str]:
 
 PHASES = [  # (label, function, file suffix); the innermost match names the phase
     ("import: modules + jsii start", "_find_and_load", "<frozen importlib._bootstrap>"),
-    ("config: load overlay + validate", "load", "tripgen_cdk8s/overlays.py"),
-    ("build_app: constructs (jsii objects, patches)", "build_app", "tripgen_cdk8s/app.py"),
-    ("synthesize: chart.to_json()", "synthesize", "tripgen_cdk8s/app.py"),
-    ("helm: render chart files", "environment_files", "tripgen_cdk8s/helm.py"),
-    ("write: files to --out", "write_environments", "tripgen_cdk8s/writer.py"),
-    ("check: compare with charts/", "stale_files", "tripgen_cdk8s/writer.py"),
+    ("config: load overlay + validate", "load", TRIPGEN + "overlays.py"),
+    ("build_app: construct tree", "build_app", TRIPGEN + "app.py"),
+    ("synthesize: HelmChart.synthesize (value producers + Resource bodies)", "synthesize", LIB + "helmchart.py"),
+    ("synthesize: ArgoCD objects (_gitops)", "_gitops", TRIPGEN + "app.py"),
+    ("synthesize: rest of app.synthesize", "synthesize", TRIPGEN + "app.py"),
+    ("helm: environment_files (Chart.yaml, values, schema, NOTES, chart README)", "environment_files",
+     LIB + "helm.py"),
+    ("helm: render_template (copy, bindings, labels)", "render_template", LIB + "helm.py"),
+    ("helm: dump_yaml", "dump_yaml", LIB + "helm.py"),
+    ("README: topology.environment_readme", "environment_readme", TRIPGEN + "topology.py"),
+    ("write: files to --out", "write_environments", LIB + "writer.py"),
+    ("check: compare with charts/", "stale_files", LIB + "writer.py"),
 ]
 
 IMPORT_SUB = [  # refine the import phase (innermost match)
@@ -76,7 +89,7 @@ IMPORT_SUB = [  # refine the import phase (innermost match)
 
 def phase_of(stack: list[tuple[str, str, str]]) -> str:
     phase = "other (interpreter, click, CLI glue)"
-    for fn, path, _cls in reversed(stack):  # innermost phase wins (build_app runs inside synthesize)
+    for fn, path, _cls in reversed(stack):  # innermost phase wins (build_app runs inside app.synthesize)
         hit = next((label for label, f, suffix in PHASES if fn == f and path.endswith(suffix)), None)
         if hit:
             phase = hit
@@ -98,29 +111,34 @@ def mechanism_of(stack: list[tuple[str, str, str]]) -> str:
                 # readline/flush on the kernel's pipes: Node working, plus the IPC and context switches
                 return "waiting for the Node kernel (pipe readline/flush)"
     for fn, path, _cls in reversed(stack):
-        if "/typeguard/" in path or fn in ("check_type", "get_type_hints", "_typecheckingstub"):
-            return "typeguard checks (get_type_hints + check_type in jsii bindings)"
+        if ("/typeguard/" in path or path.endswith("jsii/_type_checking.py")
+                or fn in ("check_type", "get_type_hints", "cached_type_hints", "_typecheckingstub")):
+            return "typeguard checks (type hints + check_type in jsii bindings)"
         if path.endswith("/typing.py"):
-            return "typing: Optional[...]/cast in jsii struct getters"
+            return "typing module"
         if "/jsii/" in path or "/cattr" in path or "/attr/" in path:
             return "jsii marshalling (Python side)"
         if "/yaml/" in path:
-            return "PyYAML (pure-Python dump)"
+            return "PyYAML (libyaml CSafeDumper + Python representer/serializer)"
         if path.endswith("/copy.py"):
-            return "copy.deepcopy"
+            return "copy module"
         if "/json/" in path:
             return "json (dumps/loads)"
         if path.endswith(("/pathlib.py", "/shutil.py", "/tempfile.py")) or fn in ("write_text", "read_text"):
             return "file system (pathlib/shutil)"
         if "importlib" in path:
             return "module import machinery"
-        if "/cdk8s_plus_29/" in path or "/cdk8s/" in path or "/constructs/" in path:
+        if "/cdk8s/" in path or "/constructs/" in path:
             return "cdk8s/constructs Python bindings"
+        if LIB in path:
+            return "tripgen_cdk8s.lib code (constructs, HelmChart, helm, writer)"
+        if TRIPGEN in path:
+            return "tripgen_cdk8s.tripgen code (config, app, topology)"
         if "tripgen_cdk8s" in path:
-            return "tripgen_cdk8s Python code"
+            return "tripgen_cdk8s CLI"
+        if "/overlays/" in path and path.endswith("config.py"):
+            return "overlay configs (overlays/<env>/config.py)"
     return "other Python"
-
-
 def analyse_session(session, top: int = 25) -> dict:  # type: ignore[no-untyped-def]
     phases: collections.Counter[str] = collections.Counter()
     mechanisms: collections.Counter[str] = collections.Counter()
@@ -151,7 +169,7 @@ def analyse_session(session, top: int = 25) -> dict:  # type: ignore[no-untyped-
 
 
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", f"{REPO}/", "lib/python3"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path
@@ -211,7 +229,7 @@ class Timers:
 
 
 def inner_timers(project: Path, out: Path, report: Path) -> None:
-    """Phase timers and jsii request counts, without a profiler."""
+    """Phase timers, jsii request counts and typeguard checks, without a profiler."""
     t0 = time.perf_counter()
     timers = Timers()
     import jsii  # noqa: F401  (imported first so its request functions can be wrapped)
@@ -220,8 +238,8 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
 
     t_jsii = time.perf_counter() - t0
     timers.wrap(process._NodeProcess, "start", "jsii: start Node (extract runtime, spawn, handshake)")
-    timers.wrap(Kernel, "load", "jsii: load assemblies into Node")
-    timers.wrap(process._NodeProcess, "_next_message", "jsii: wait for Node (all requests)")
+    timers.wrap(Kernel, "load", "jsii: load assemblies into Node (the first load starts Node)")
+    timers.wrap(process._NodeProcess, "_next_message", "jsii: wait for Node (handshake + all requests)")
     kinds: collections.Counter[str] = collections.Counter()
     original_send = process._NodeProcess.send
 
@@ -238,31 +256,34 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     import typing
 
     import cdk8s
+    import constructs
 
     import tripgen_cdk8s.cli  # noqa: F401
     import tripgen_cdk8s.lib.helm as helm
+    import tripgen_cdk8s.lib.helmchart as helmchart
     import tripgen_cdk8s.lib.writer as writer
     import tripgen_cdk8s.tripgen.app as app
     import tripgen_cdk8s.tripgen.overlays as overlays
+    import tripgen_cdk8s.tripgen.topology as topology
     t_import = time.perf_counter() - t1
 
+    # Every wrapped function is looked up at call time (module globals, class attributes, or a
+    # function-level import in the CLI), so wrapping the attribute catches every call.
     timers.wrap(overlays, "load", "config: load overlay + validate")
+    timers.wrap(app, "synthesize", "app.synthesize (build_app + objects + ArgoCD)")
     timers.wrap(app, "build_app", "build_app (construct tree)")
-    timers.wrap(app, "synthesize", "synthesize (build_app + to_json)")
-    timers.wrap(cdk8s.Chart, "to_json", "chart.to_json()")
-    timers.wrap(helm, "environment_files", "helm: render chart files")
-    timers.wrap(helm, "dump_yaml", "helm: dump_yaml (inside render)")
-    timers.wrap(helm, "render_template", "helm: render_template (inside render)")
-    timers.wrap(helm.copy, "deepcopy", "copy.deepcopy (all callers)", reentrant_guard=True)
+    timers.wrap(helmchart.HelmChart, "synthesize", "HelmChart.synthesize (value producers + Resource bodies)")
+    timers.wrap(helmchart.Resource, "to_json", "Resource.to_json (object bodies, all charts)")
+    timers.wrap(app, "_gitops", "_gitops (ArgoCD objects)")
+    timers.wrap(helm, "environment_files", "helm: environment_files (all chart files)")
+    timers.wrap(helm, "render_template", "helm: render_template (templates/*.yaml)")
+    timers.wrap(helm, "dump_yaml", "helm: dump_yaml (templates + manifest sets)")
+    timers.wrap(topology, "environment_readme", "topology.environment_readme (environment README)")
     timers.wrap(writer, "write_environments", "write: files to --out")
-    timers.wrap(cdk8s.ApiObject, "add_json_patch", "ApiObject.add_json_patch (inside build_app)")
-    for op in ("add", "replace", "remove"):
-        timers.wrap(cdk8s.JsonPatch, op, "JsonPatch.add/replace/remove (inside build_app)")
     timers.wrap(typing, "get_type_hints", "typing.get_type_hints (typeguard stubs)", reentrant_guard=True)
-    import cdk8s_plus_29.k8s as k8s_mod
-    import constructs
 
-    # The generated modules hide their helpers (publication.publish()); patch the real globals.
+    # The generated jsii modules import check_type/cached_type_hints by value and hide their module
+    # attributes (publication.publish()); patch the real globals of each module still in use.
     class _Globals:
         def __init__(self, d: dict) -> None:
             object.__setattr__(self, "d", d)
@@ -273,10 +294,13 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
         def __setattr__(self, name: str, value: object) -> None:
             self.d[name] = value
 
-    for cls in (k8s_mod.ObjectMeta, cdk8s.ApiObject, constructs.Construct):
+    for cls in (cdk8s.Chart, constructs.Construct):
         g = cls.__init__.__globals__
         if callable(g.get("check_type")):
             timers.wrap(_Globals(g), "check_type", "check_type (typeguard)", reentrant_guard=True)
+        if callable(g.get("cached_type_hints")):
+            timers.wrap(_Globals(g), "cached_type_hints", "cached_type_hints (typeguard stubs)",
+                        reentrant_guard=True)
 
     t2 = time.perf_counter()
     _run_cli(project, out)
@@ -289,70 +313,21 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     }), encoding="utf-8")
 
 
-def inner_variant(project: Path, out: Path, cyaml: bool, cache: bool) -> None:
-    """The unchanged tool with library-level patches applied from outside (nothing in the repo changes).
-
-    ``cyaml``: helm.dump_yaml uses libyaml's CSafeDumper with the same str representer.
-    ``cache``: memoise ``k8s.Quantity.from_string`` / ``k8s.IntOrString.from_number/from_string``
-    (immutable value objects, shared between structs) and each ApiObject's ``kind``/``name``
-    (read by HelmChart.bind), i.e. what a change in the tool that avoids those round trips would save.
-    """
-    if cyaml:
-        import yaml
-
-        import tripgen_cdk8s.lib.helm as helm
-
-        class CDumper(yaml.CSafeDumper):
-            pass
-
-        CDumper.add_representer(str, helm._str_representer)
-
-        def dump_yaml(data):  # type: ignore[no-untyped-def]
-            return yaml.dump(data, Dumper=CDumper, sort_keys=True, default_flow_style=False, width=10_000,
-                             allow_unicode=True)
-
-        helm.dump_yaml = dump_yaml
-    if cache:
-        import functools
-
-        import cdk8s
-        from cdk8s_plus_29 import k8s
-
-        for cls, name in ((k8s.Quantity, "from_string"), (k8s.IntOrString, "from_number"),
-                          (k8s.IntOrString, "from_string")):
-            setattr(cls, name, staticmethod(functools.lru_cache(maxsize=None)(getattr(cls, name))))
-        for attr in ("kind", "name"):
-            getter = getattr(cdk8s.ApiObject, attr).fget
-
-            def cached(self, _getter=getter, _key=f"_bench_{attr}"):  # type: ignore[no-untyped-def]
-                try:
-                    return self.__dict__[_key]
-                except KeyError:
-                    value = self.__dict__[_key] = _getter(self)
-                    return value
-
-            setattr(cdk8s.ApiObject, attr, property(cached))
-    _run_cli(project, out)
-
-
 # ============================================================================= outer driver
 
 
-def _inner(python: str, mode: str, project: Path, out: Path, report: Path | None = None,
-           extra: list[str] | None = None, flags: list[str] | None = None,
-           env: dict[str, str] | None = None) -> tuple[float, float]:
-    argv = [python, *(flags or []), str(Path(__file__)), "--inner", mode, "--project", str(project),
-            "--out", str(out), *(["--report", str(report)] if report else []), *(extra or [])]
+def _inner(python: str, mode: str, project: Path, out: Path, report: Path,
+           extra: list[str] | None = None) -> tuple[float, float]:
+    argv = [python, str(Path(__file__)), "--inner", mode, "--project", str(project), "--out", str(out),
+            "--report", str(report), *(extra or [])]
     if out.exists():
         shutil.rmtree(out)
     start, wall_start = time.perf_counter(), time.time()
-    proc = subprocess.run(argv, env=env or ENV, capture_output=True, text=True)
+    proc = subprocess.run(argv, env=ENV, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
     return wall, wall_start
-
-
 def _tool(python: str, project: Path, out: Path, flags: list[str] | None = None,
           env: dict[str, str] | None = None) -> float:
     if out.exists():
@@ -390,9 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiment-runs", type=int, default=2)
     default_python = REPO / ".venv" / "bin" / "python"
     parser.add_argument("--python", default=str(default_python) if default_python.exists() else sys.executable)
-    parser.add_argument("--inner", choices=["pyinstrument", "timers", "variant"], help=argparse.SUPPRESS)
-    parser.add_argument("--cyaml", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--cache", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, default=RESULTS,
+                        help="where the generated project and outputs go (default bench/results/, git-ignored: "
+                             "the filesystem a project's charts/ live on)")
+    parser.add_argument("--inner", choices=["pyinstrument", "timers"], help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
@@ -402,10 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(REPO))
         if args.inner == "pyinstrument":
             inner_pyinstrument(args.project, args.out, args.report, args.interval)
-        elif args.inner == "timers":
-            inner_timers(args.project, args.out, args.report)
         else:
-            inner_variant(args.project, args.out, cyaml=args.cyaml, cache=args.cache)
+            inner_timers(args.project, args.out, args.report)
         return 0
 
     sys.path.insert(0, str(BENCH))
@@ -413,12 +387,13 @@ def main(argv: list[str] | None = None) -> int:
 
     n = args.services
     RESULTS.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="tripgen-profile-"))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="tripgen-profile-", dir=args.workdir)).resolve()
     try:
         project = work / "project"
         generate.generate(project, n)
         python = args.python
-        print(f"N={n}: warm-up", file=sys.stderr)
+        print(f"N={n} in {work}: warm-up", file=sys.stderr)
         plain = _tool(python, project, work / "out-plain")
 
         print("pass 1: pyinstrument", file=sys.stderr)
@@ -441,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             print("pass 3: experiments", file=sys.stderr)
             # A private bytecode cache (PYTHONPYCACHEPREFIX, writes allowed), warmed on a 4-service project:
             # -O needs .opt-1.pyc files, which site-packages lacks and PYTHONDONTWRITEBYTECODE=1 never
-            # writes, so without it every -O run recompiles the 4 MB cdk8s_plus_29 bindings.
+            # writes, so without it every -O run recompiles the jsii bindings.
             cached_env = {k: v for k, v in ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
             cached_env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
             small = work / "project-4"
@@ -450,18 +425,10 @@ def main(argv: list[str] | None = None) -> int:
             def tool(tag: str, flags: list[str] | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
                 return lambda proj, i: _tool(python, proj, work / f"out-{tag}-{i}", flags=flags, env=env)
 
-            def variant(tag: str, extra: list[str], flags: list[str] | None = None):  # type: ignore[no-untyped-def]
-                return lambda proj, i: _inner(python, "variant", proj, work / f"out-{tag}-{i}", extra=extra,
-                                              flags=flags, env=cached_env)[0]
-
             variants = {  # name -> (tag, runner)
                 "unchanged": ("unchanged", tool("unchanged")),
                 "unchanged, bytecode cache": ("pyc", tool("pyc", env=cached_env)),
-                "python -O, bytecode cache": ("O", tool("O", flags=["-O"], env=cached_env)),
-                "CSafeDumper in dump_yaml, bytecode cache": ("cyaml", variant("cyaml", ["--cyaml"])),
-                "cached Quantity/IntOrString factories + ApiObject kind/name, bytecode cache":
-                    ("cache", variant("cache", ["--cache"])),
-                "-O + CSafeDumper + caches, bytecode cache": ("all", variant("all", ["--cyaml", "--cache"], ["-O"])),
+                "python -O (typeguard stubs off), bytecode cache": ("O", tool("O", flags=["-O"], env=cached_env)),
             }
             for _tag, fn in variants.values():  # warm the bytecode caches (not measured)
                 fn(small, "warm")
@@ -505,33 +472,44 @@ def render(n: int, plain: float, prof: dict, prof_wall: float, tim: dict, tim_wa
     secs, counts = tim["seconds"], tim["counts"]
     whole = tim_wall
     lines += ["", "## Timers (no profiler)", "",
-              f"Whole process {whole:.2f} s. Rows are inclusive wall-clock timers; indented rows are inside the row "
-              "above them, so they do not add up.", "", "| Timer | calls | s | % of process |",
-              "| --- | ---: | ---: | ---: |"]
+              f"Whole process {whole:.2f} s. Rows are inclusive wall-clock timers; a row prefixed with `>` is "
+              "inside the nearest row above it with one `>` less, so they do not add up. The `all ...` rows "
+              "cut across the phases.", "", "| Timer | calls | s | % of process |", "| --- | ---: | ---: | ---: |"]
     startup = whole - tim["total_in_process"] - exit_s
-    rows = [
+    rows: list[tuple[str, int | None, float]] = [
         ("interpreter start-up + harness script import", None, startup),
         ("import jsii (Python package)", None, tim["import_jsii_python"]),
-        ("import tripgen_cdk8s + cdk8s + cdk8s_plus_29 (incl. jsii start + assembly loads)", None,
+        ("import tripgen_cdk8s + cdk8s + constructs (incl. jsii start + assembly loads)", None,
          tim["import_tool_and_cdk8s"]),
     ]
-    for key in ("jsii: start Node (extract runtime, spawn, handshake)", "jsii: load assemblies into Node"):
-        rows.append(("  " + key, counts.get(key), secs.get(key, 0.0)))
-    rows.append(("CLI run (config, build, synth, render, write)", None, tim["cli"]))
-    for key in ("config: load overlay + validate", "synthesize (build_app + to_json)", "build_app (construct tree)",
-                "ApiObject.add_json_patch (inside build_app)", "JsonPatch.add/replace/remove (inside build_app)",
-                "chart.to_json()", "helm: render chart files", "helm: render_template (inside render)",
-                "copy.deepcopy (all callers)", "helm: dump_yaml (inside render)",
-                "write: files to --out"):
-        rows.append(("  " + key, counts.get(key), secs.get(key, 0.0)))
+
+    def timer(key: str, depth: int) -> None:
+        rows.append(("> " * depth + key, counts.get(key), secs.get(key, 0.0)))
+
+    timer("jsii: load assemblies into Node (the first load starts Node)", 1)
+    timer("jsii: start Node (extract runtime, spawn, handshake)", 2)
+    rows.append(("CLI run (config, build, synthesize, render, README, write)", None, tim["cli"]))
+    for key, depth in (("config: load overlay + validate", 1),
+                       ("app.synthesize (build_app + objects + ArgoCD)", 1),
+                       ("build_app (construct tree)", 2),
+                       ("HelmChart.synthesize (value producers + Resource bodies)", 2),
+                       ("_gitops (ArgoCD objects)", 2),
+                       ("Resource.to_json (object bodies, all charts)", 2),
+                       ("helm: environment_files (all chart files)", 1),
+                       ("helm: render_template (templates/*.yaml)", 2),
+                       ("helm: dump_yaml (templates + manifest sets)", 2),
+                       ("topology.environment_readme (environment README)", 1),
+                       ("write: files to --out", 1)):
+        timer(key, depth)
     rows.append(("exit (jsii kernel stop, interpreter teardown)", None, exit_s))
-    for key in ("jsii: requests (marshal + wait + unmarshal)", "jsii: wait for Node (all requests)",
-                "typing.get_type_hints (typeguard stubs)", "check_type (typeguard)"):
+    for key in ("jsii: requests (marshal + wait + unmarshal)", "jsii: wait for Node (handshake + all requests)",
+                "typing.get_type_hints (typeguard stubs)", "cached_type_hints (typeguard stubs)",
+                "check_type (typeguard)"):
         rows.append(("all " + key, counts.get(key), secs.get(key, 0.0)))
     for label, c, s in rows:
         lines.append(f"| {label} | {c if c is not None else ''} | {s:.2f} | {_pct(s, whole)} |")
     reqs = tim["requests"]
-    lines += ["", f"jsii requests: {sum(c for _k, c in reqs)} in total ({sum(c for _k, c in reqs) / n:.0f} per "
+    lines += ["", f"jsii requests: {sum(c for _k, c in reqs)} in total ({sum(c for _k, c in reqs) / n:.1f} per "
               "service); most frequent:", "", "| Request | count |", "| --- | ---: |"]
     lines += [f"| `{k}` | {c} |" for k, c in reqs[:15]]
     if experiments:
