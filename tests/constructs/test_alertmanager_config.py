@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, synth
 
 from tripgen_cdk8s.lib.constructs import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
 
@@ -10,7 +11,8 @@ PAGER = Receiver.pagerduty("pager", SecretKey("alerting", "pd-key"))
 TEAMS = Receiver.teams("chat", SecretKey("alerting", "teams-url"), send_resolved=False)
 
 
-def test_routes_and_receivers(chart, synth):
+def test_routes_and_receivers():
+    chart = new_chart()
     config = AlertmanagerConfig(chart, "am", AlertmanagerConfigProps(
         name="routing", receiver="chat", receivers=(PAGER, TEAMS), labels={"alertmanagerConfig": "on"},
         routes=(Route("pager", (("severity", "critical"),), repeat_interval="30m", continue_=True),
@@ -34,7 +36,8 @@ def test_routes_and_receivers(chart, synth):
                                                "sendResolved": False}]}]
 
 
-def test_defaults_and_no_child_routes(chart, synth):
+def test_defaults_and_no_child_routes():
+    chart = new_chart()
     AlertmanagerConfig(chart, "am", AlertmanagerConfigProps(name="r", receiver="chat", receivers=(TEAMS,),
                                                             namespace="mon"))
     obj = synth(chart)[("AlertmanagerConfig", "r")]
@@ -47,13 +50,15 @@ def test_defaults_and_no_child_routes(chart, synth):
     AlertmanagerConfigProps(name="r", receiver="nobody", receivers=(TEAMS,)),
     AlertmanagerConfigProps(name="r", receiver="chat", receivers=(TEAMS,), routes=(Route("pager", (("a", "b"),)),)),
 ])
-def test_a_route_to_an_unknown_receiver_is_refused(chart, synth, props):
+def test_a_route_to_an_unknown_receiver_is_refused(props):
+    chart = new_chart()
     with pytest.raises(ValueError, match="unknown receiver"):
         AlertmanagerConfig(chart, "am", props)
     assert synth(chart) == {}
 
 
-def test_receiver_names_must_be_unique(chart):
+def test_receiver_names_must_be_unique():
+    chart = new_chart()
     with pytest.raises(ValueError, match="receiver names repeat"):
         AlertmanagerConfig(chart, "am", AlertmanagerConfigProps(name="r", receiver="chat", receivers=(
             TEAMS, Receiver.pagerduty("chat", SecretKey("s", "k")))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import AutoscaledService, AutoscaledServiceProps, Scalable, Strategy
 from tripgen_cdk8s.lib.model import HorizontalScaling, KedaScaling, PodsMetric
@@ -12,11 +13,15 @@ AUTH = {"podIdentity": {"provider": "azure-workload"}}
 QUEUE = {"type": "azure-servicebus", "metadata": {"queueName": "q", "messageCount": "10"}}
 
 
-def test_a_microservice_is_scalable(service):
+def test_a_microservice_is_scalable():
+    chart = new_chart()
+    service = services(chart)
     assert isinstance(service(), Scalable)
 
 
-def test_hpa_metrics_behaviour_and_target(chart, service, synth):
+def test_hpa_metrics_behaviour_and_target():
+    chart = new_chart()
+    service = services(chart)
     svc = service(replicas=3)
     scaled = AutoscaledService(chart, "scale", AutoscaledServiceProps(
         svc, HorizontalScaling(3, 10, 70, 80, pods_metrics=(PodsMetric("http_inflight", 20),),
@@ -39,7 +44,9 @@ def test_hpa_metrics_behaviour_and_target(chart, service, synth):
                    "unhealthyPodEvictionPolicy": "AlwaysAllow"}
 
 
-def test_the_target_leaves_the_replica_count_to_the_autoscaler(chart, service, synth):
+def test_the_target_leaves_the_replica_count_to_the_autoscaler():
+    chart = new_chart()
+    service = services(chart)
     svc = service(replicas=3)
     AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HPA))
     objs = synth(chart)
@@ -49,7 +56,9 @@ def test_the_target_leaves_the_replica_count_to_the_autoscaler(chart, service, s
     assert all(b.path != ("spec", "replicas") for b in chart.values.bindings[("Deployment", "demo")])
 
 
-def test_hpa_values_and_bindings(chart, service, synth):
+def test_hpa_values_and_bindings():
+    chart = new_chart()
+    service = services(chart)
     AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HPA, min_available=1))
     synth(chart)
     params = chart.values.params
@@ -65,7 +74,9 @@ def test_hpa_values_and_bindings(chart, service, synth):
     assert "autoscaling" in chart.values.groups and "podDisruptionBudget" in chart.values.groups
 
 
-def test_keda_scaled_object_with_an_extra_trigger_and_its_authentication(chart, service, synth):
+def test_keda_scaled_object_with_an_extra_trigger_and_its_authentication():
+    chart = new_chart()
+    service = services(chart)
     svc = service(strategy=Strategy.canary())
     scaled = AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, KedaScaling(
         2, 8, 75, 85, triggers=(QUEUE,), authentication=AUTH)))
@@ -90,7 +101,9 @@ def test_keda_scaled_object_with_an_extra_trigger_and_its_authentication(chart, 
         "{{ .Values.autoscaling.targetCPUUtilizationPercentage | toString | quote }}"
 
 
-def test_keda_without_authentication_has_no_trigger_authentication(chart, service, synth):
+def test_keda_without_authentication_has_no_trigger_authentication():
+    chart = new_chart()
+    service = services(chart)
     AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), KedaScaling(
         2, 8, 75, 85, triggers=(QUEUE,), authentication_name="unused")))
     objs = synth(chart)
@@ -98,7 +111,9 @@ def test_keda_without_authentication_has_no_trigger_authentication(chart, servic
     assert objs[("ScaledObject", "demo")]["spec"]["triggers"][2] == QUEUE
 
 
-def test_a_second_autoscaler_is_refused(chart, service):
+def test_a_second_autoscaler_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     AutoscaledService(chart, "hpa", AutoscaledServiceProps(svc, HPA))
     with pytest.raises(ValueError, match="already has an autoscaler"):
@@ -106,13 +121,17 @@ def test_a_second_autoscaler_is_refused(chart, service):
 
 
 @pytest.mark.parametrize("min_available", [2, 3])
-def test_min_available_not_below_min_replicas_is_refused(chart, service, min_available):
+def test_min_available_not_below_min_replicas_is_refused(min_available):
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     with pytest.raises(ValueError, match="must be below the minimum replicas"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(2, 5, 70, 80), min_available))
     assert svc.autoscaled is False  # nothing was marked
 
 
-def test_max_below_min_replicas_is_refused(chart, service):
+def test_max_below_min_replicas_is_refused():
+    chart = new_chart()
+    service = services(chart)
     with pytest.raises(ValueError, match="max_replicas 2 is below min_replicas 3"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HorizontalScaling(3, 2, 70, 80)))

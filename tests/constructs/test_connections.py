@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services
 
 from tripgen_cdk8s.lib.constructs import Connectable, Connections
 from tripgen_cdk8s.lib.constructs.connections import Rule
@@ -11,13 +12,17 @@ from tripgen_cdk8s.lib.model import IpBlock
 SUBNET = IpBlock("10.0.2.0/24", description="db subnet")
 
 
-def test_a_microservice_is_connectable_with_its_own_connections(service):
+def test_a_microservice_is_connectable_with_its_own_connections():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     assert isinstance(svc, Connectable) and isinstance(svc.connections, Connections)
     assert svc.connections.owner is svc and svc.peer_labels == {"app.kubernetes.io/name": "demo"}
 
 
-def test_allow_to_a_workload_is_egress_on_the_caller_and_ingress_on_the_callee(service):
+def test_allow_to_a_workload_is_egress_on_the_caller_and_ingress_on_the_callee():
+    chart = new_chart()
+    service = services(chart)
     a, b = service("a"), service("b", port=9090)
     a.connections.allow_to(b)
     assert a.connections.egress == [Rule(b, (9090,))] and a.connections.ingress == []
@@ -25,13 +30,17 @@ def test_allow_to_a_workload_is_egress_on_the_caller_and_ingress_on_the_callee(s
     assert a.connections.callees == [b] and b.connections.callers == [a]
 
 
-def test_explicit_ports_override_the_peer_port(service):
+def test_explicit_ports_override_the_peer_port():
+    chart = new_chart()
+    service = services(chart)
     a, b = service("a"), service("b")
     a.connections.allow_to(b, (7000, 7001))
     assert b.connections.ingress == [Rule(a, (7000, 7001))]
 
 
-def test_the_same_connection_twice_is_recorded_once(service):
+def test_the_same_connection_twice_is_recorded_once():
+    chart = new_chart()
+    service = services(chart)
     a, b = service("a"), service("b")
     a.connections.allow_to(b)
     a.connections.allow_to(b)
@@ -40,14 +49,18 @@ def test_the_same_connection_twice_is_recorded_once(service):
     assert a.config == {"B_URL": b.url()}
 
 
-def test_allow_from_mirrors_allow_to(service):
+def test_allow_from_mirrors_allow_to():
+    chart = new_chart()
+    service = services(chart)
     a, b = service("a"), service("b")
     b.connections.allow_from(a)
     assert a.connections.egress == [Rule(b, (8080,))] and b.connections.ingress == [Rule(a, (8080,))]
     assert a.config["B_URL"] == "http://b.ns.svc.cluster.local:8080"
 
 
-def test_ip_block_peers_need_ports_for_egress(service):
+def test_ip_block_peers_need_ports_for_egress():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     with pytest.raises(ValueError, match="needs ports"):
         svc.connections.allow_to(SUBNET)
@@ -56,7 +69,9 @@ def test_ip_block_peers_need_ports_for_egress(service):
     assert svc.connections.callees == [] and svc.config == {}
 
 
-def test_ingress_from_an_ip_block_defaults_to_the_owner_port(service):
+def test_ingress_from_an_ip_block_defaults_to_the_owner_port():
+    chart = new_chart()
+    service = services(chart)
     svc = service(port=8443)
     svc.connections.allow_from(SUBNET)
     svc.connections.allow_from(IpBlock("10.9.0.0/16"), (9000,))
@@ -71,7 +86,9 @@ def test_internet_excludes_the_private_ranges():
     assert IpBlock("10.0.0.0/24").to_json() == {"cidr": "10.0.0.0/24"}
 
 
-def test_calling_oneself_is_refused(service):
+def test_calling_oneself_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     with pytest.raises(ValueError, match="cannot call itself"):
         svc.connections.allow_to(svc)

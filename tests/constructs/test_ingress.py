@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import ApiIngress, ApiIngressProps, IngressRoute, Routable, nginx_annotations
 
@@ -13,7 +14,9 @@ def paths(objs, name="api"):
             for p in rule["http"]["paths"]]
 
 
-def test_routes_are_sorted_by_path(chart, service, synth):
+def test_routes_are_sorted_by_path():
+    chart = new_chart()
+    service = services(chart)
     users, trips = service("users"), service("trips", port=9000)
     assert isinstance(users, Routable)
     ingress = ApiIngress(chart, "ingress", ApiIngressProps(name="api", host="api.example.com", routes=(
@@ -28,7 +31,9 @@ def test_routes_are_sorted_by_path(chart, service, synth):
     assert all(p["pathType"] == "Prefix" for p in obj["spec"]["rules"][0]["http"]["paths"])
 
 
-def test_add_route_after_construction(chart, service, synth):
+def test_add_route_after_construction():
+    chart = new_chart()
+    service = services(chart)
     ingress = ApiIngress(chart, "ingress", ApiIngressProps(name="api", host="h", class_name="internal",
                                                            namespace="edge", labels={"x": "y"}))
     ingress.add_route("/b", service("b"))
@@ -40,7 +45,9 @@ def test_add_route_after_construction(chart, service, synth):
     assert objs[("Ingress", "api")]["spec"]["ingressClassName"] == "internal"
 
 
-def test_a_path_routed_twice_is_refused(chart, service):
+def test_a_path_routed_twice_is_refused():
+    chart = new_chart()
+    service = services(chart)
     a = service("a")
     with pytest.raises(ValueError, match="path /a routed twice"):
         ApiIngress(chart, "ingress", ApiIngressProps(name="api", host="h", routes=(
@@ -50,20 +57,25 @@ def test_a_path_routed_twice_is_refused(chart, service):
         ingress.add_route("/a", a)
 
 
-def test_a_path_without_leading_slash_is_refused(chart, service):
+def test_a_path_without_leading_slash_is_refused():
+    chart = new_chart()
+    service = services(chart)
     ingress = ApiIngress(chart, "ingress", ApiIngressProps(name="api", host="h"))
     with pytest.raises(ValueError, match="must start with /"):
         ingress.add_route("users", service())
     assert ingress.routes == []
 
 
-def test_an_ingress_without_routes_cannot_be_synthesised(chart, synth):
+def test_an_ingress_without_routes_cannot_be_synthesised():
+    chart = new_chart()
     ApiIngress(chart, "ingress", ApiIngressProps(name="api", host="h"))
     with pytest.raises(ValueError, match="no routes"):
         synth(chart)
 
 
-def test_nginx_annotations(chart, service, synth):
+def test_nginx_annotations():
+    chart = new_chart()
+    service = services(chart)
     assert nginx_annotations() == {"nginx.ingress.kubernetes.io/proxy-read-timeout": "60",
                                    "nginx.ingress.kubernetes.io/proxy-send-timeout": "60"}
     annotations = nginx_annotations(request_timeout_seconds=15)

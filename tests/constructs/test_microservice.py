@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import MicroService, PreviewAnalysis, Strategy
 from tripgen_cdk8s.lib.helmchart import Resource
@@ -23,14 +24,18 @@ def templates(chart, kind, name):
     return {b.path: b.template for b in chart.values.bindings[(kind, name)]}
 
 
-def test_the_construct_takes_scope_id_and_props(chart, service):
+def test_the_construct_takes_scope_id_and_props():
+    chart = new_chart()
+    service = services(chart)
     svc = service("demo")
     assert isinstance(svc, MicroService)
     assert svc.node.id == "demo" and svc.node.scope is chart
     assert svc.props.name == "demo" and svc.helm_chart is chart
 
 
-def test_emits_service_account_config_map_deployment_and_service_in_that_order(chart, service, synth):
+def test_emits_service_account_config_map_deployment_and_service_in_that_order():
+    chart = new_chart()
+    service = services(chart)
     service("demo")
     objs = synth(chart)
     assert list(objs) == [("ServiceAccount", "demo-sa"), ("ConfigMap", "demo-config"), ("Deployment", "demo"),
@@ -41,7 +46,9 @@ def test_emits_service_account_config_map_deployment_and_service_in_that_order(c
     assert container_of(objs)["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
 
 
-def test_namespace_defaults_to_the_chart_and_can_be_overridden(chart, service, synth):
+def test_namespace_defaults_to_the_chart_and_can_be_overridden():
+    chart = new_chart()
+    service = services(chart)
     service("a")
     service("b", namespace="other")
     objs = synth(chart)
@@ -49,7 +56,9 @@ def test_namespace_defaults_to_the_chart_and_can_be_overridden(chart, service, s
     assert objs[("Deployment", "b")]["metadata"]["namespace"] == "other"
 
 
-def test_default_port_8080_and_probe_paths(chart, service, synth):
+def test_default_port_8080_and_probe_paths():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     objs = synth(chart)
     c = container_of(objs)
@@ -63,7 +72,9 @@ def test_default_port_8080_and_probe_paths(chart, service, synth):
     assert svc.url() == "http://demo.ns.svc.cluster.local:8080"
 
 
-def test_custom_port_and_probe_paths(chart, service, synth):
+def test_custom_port_and_probe_paths():
+    chart = new_chart()
+    service = services(chart)
     svc = service(port=9000, liveness_path="/live", readiness_path="/ready")
     objs = synth(chart)
     c = container_of(objs)
@@ -76,12 +87,16 @@ def test_custom_port_and_probe_paths(chart, service, synth):
 
 @pytest.mark.parametrize("props", [{"port": 0}, {"port": 65536}, {"liveness_path": "healthz"},
                                    {"readiness_path": "ready"}])
-def test_invalid_port_or_probe_path_is_refused(service, props):
+def test_invalid_port_or_probe_path_is_refused(props):
+    chart = new_chart()
+    service = services(chart)
     with pytest.raises(ValueError):
         service(**props)
 
 
-def test_fixed_replicas_and_the_replica_count_value(chart, service, synth):
+def test_fixed_replicas_and_the_replica_count_value():
+    chart = new_chart()
+    service = services(chart)
     service(replicas=3)
     objs = synth(chart)
     assert objs[("Deployment", "demo")]["spec"]["replicas"] == 3
@@ -89,7 +104,9 @@ def test_fixed_replicas_and_the_replica_count_value(chart, service, synth):
     assert templates(chart, "Deployment", "demo")[("spec", "replicas")] == "{{ .Values.replicaCount }}"
 
 
-def test_image_by_tag_and_the_image_helper_binding(chart, service, synth):
+def test_image_by_tag_and_the_image_helper_binding():
+    chart = new_chart()
+    service = services(chart)
     service()
     objs = synth(chart)
     assert container_of(objs)["image"] == "registry.example.io/demo:v1.0.0"
@@ -102,7 +119,9 @@ def test_image_by_tag_and_the_image_helper_binding(chart, service, synth):
     assert chart.values.params["image.digest"].default == ""
 
 
-def test_image_digest_wins_over_the_tag_and_the_helper_prefix_is_used(new_chart, service, synth):
+def test_image_digest_wins_over_the_tag_and_the_helper_prefix_is_used():
+    chart = new_chart()
+    service = services(chart)
     chart = new_chart("demo", helper_prefix="tg")
     digest = "sha256:" + "a" * 64
     service(scope=chart, image=Image("reg.io", "repo", "v2", digest=digest, pull_policy="Always"))
@@ -114,7 +133,9 @@ def test_image_digest_wins_over_the_tag_and_the_helper_prefix_is_used(new_chart,
     assert chart.values.params["image.digest"].default == digest
 
 
-def test_resources_are_values_bound_into_the_container(chart, service, synth):
+def test_resources_are_values_bound_into_the_container():
+    chart = new_chart()
+    service = services(chart)
     service()
     objs = synth(chart)
     assert container_of(objs)["resources"] == {
@@ -126,7 +147,9 @@ def test_resources_are_values_bound_into_the_container(chart, service, synth):
                                                           '"ephemeral-storage") | quote }}'
 
 
-def test_config_becomes_the_config_map_and_its_checksum_a_pod_annotation(chart, service, synth):
+def test_config_becomes_the_config_map_and_its_checksum_a_pod_annotation():
+    chart = new_chart()
+    service = services(chart)
     svc = service(config={"B": "2", "A": "1"})
     objs = synth(chart)
     assert objs[("ConfigMap", "demo-config")]["data"] == {"A": "1", "B": "2"}
@@ -134,7 +157,9 @@ def test_config_becomes_the_config_map_and_its_checksum_a_pod_annotation(chart, 
     assert pod_of(objs)["metadata"]["annotations"] == {"checksum/config": svc.config_checksum()}
 
 
-def test_config_added_after_construction_is_in_the_config_map_and_changes_the_checksum(new_chart, service, synth):
+def test_config_added_after_construction_is_in_the_config_map_and_changes_the_checksum():
+    chart = new_chart()
+    service = services(chart)
     first = new_chart("one")
     service(scope=first, config={"A": "1"})
     before = pod_of(synth(first))["metadata"]["annotations"]["checksum/config"]
@@ -148,14 +173,18 @@ def test_config_added_after_construction_is_in_the_config_map_and_changes_the_ch
     assert after != before and after == svc.config_checksum()
 
 
-def test_a_config_key_set_twice_to_different_values_is_refused(service):
+def test_a_config_key_set_twice_to_different_values_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service(config={"A": "1"})
     svc.add_config("A", "1")  # the same value again is fine
     with pytest.raises(ValueError, match="config A set twice"):
         svc.add_config("A", "2")
 
 
-def test_add_pod_label_labels_the_pods_but_not_the_selector(chart, service, synth):
+def test_add_pod_label_labels_the_pods_but_not_the_selector():
+    chart = new_chart()
+    service = services(chart)
     svc = service(pod_labels={"x": "1"})
     svc.add_pod_label("team", "core")
     objs = synth(chart)
@@ -166,7 +195,9 @@ def test_add_pod_label_labels_the_pods_but_not_the_selector(chart, service, synt
     assert "team" not in dep["metadata"]["labels"]
 
 
-def test_writable_paths_are_empty_dir_volumes(chart, service, synth):
+def test_writable_paths_are_empty_dir_volumes():
+    chart = new_chart()
+    service = services(chart)
     service(writable_paths=("/tmp", "/app/cache_dir"))
     objs = synth(chart)
     pod = pod_of(objs)["spec"]
@@ -176,7 +207,9 @@ def test_writable_paths_are_empty_dir_volumes(chart, service, synth):
                                                   {"name": "app-cache-dir", "mountPath": "/app/cache_dir"}]
 
 
-def test_add_volume_mounts_it_and_refuses_a_second_volume_of_the_same_name(chart, service, synth):
+def test_add_volume_mounts_it_and_refuses_a_second_volume_of_the_same_name():
+    chart = new_chart()
+    service = services(chart)
     svc = service(writable_paths=())
     svc.add_volume({"name": "data", "emptyDir": {}}, {"name": "data", "mountPath": "/data"})
     with pytest.raises(ValueError, match="volume data added twice"):
@@ -186,13 +219,17 @@ def test_add_volume_mounts_it_and_refuses_a_second_volume_of_the_same_name(chart
     assert container_of(objs)["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
 
 
-def test_no_volumes_without_writable_paths(chart, service, synth):
+def test_no_volumes_without_writable_paths():
+    chart = new_chart()
+    service = services(chart)
     service(writable_paths=())
     objs = synth(chart)
     assert "volumes" not in pod_of(objs)["spec"] and "volumeMounts" not in container_of(objs)
 
 
-def test_secret_files_of_one_secret_share_the_secrets_volume(chart, service, synth):
+def test_secret_files_of_one_secret_share_the_secrets_volume():
+    chart = new_chart()
+    service = services(chart)
     svc = service(writable_paths=())
     svc.add_secret_file(SecretFile("db", "password", "DB_PASSWORD"))
     svc.add_secret_file(SecretFile("db", "user", "DB_USER"))
@@ -204,14 +241,18 @@ def test_secret_files_of_one_secret_share_the_secrets_volume(chart, service, syn
     assert svc.secret_source == "Secret db"
 
 
-def test_a_secret_alias_mounted_twice_is_refused(service):
+def test_a_secret_alias_mounted_twice_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     svc.add_secret_file(SecretFile("db", "password", "P"))
     with pytest.raises(ValueError, match="secret file P mounted twice"):
         svc.add_secret_file(SecretFile("db", "other", "P"))
 
 
-def test_secret_files_from_a_second_source_are_refused(service):
+def test_secret_files_from_a_second_source_are_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     svc.add_secret_file(SecretFile("db", "password", "P"))
     with pytest.raises(ValueError, match="come from Secret db, not also Secret other"):
@@ -220,28 +261,36 @@ def test_secret_files_from_a_second_source_are_refused(service):
         svc.mount_secrets("csi", {"csi": {}})
 
 
-def test_mount_secrets_is_idempotent_for_the_same_source(chart, service, synth):
+def test_mount_secrets_is_idempotent_for_the_same_source():
+    chart = new_chart()
+    service = services(chart)
     svc = service(writable_paths=())
     assert svc.mount_secrets("csi", {"csi": {"driver": "d"}}) is True
     assert svc.mount_secrets("csi", {"csi": {"driver": "d"}}) is False
     assert pod_of(synth(chart))["spec"]["volumes"] == [{"name": "secrets", "csi": {"driver": "d"}}]
 
 
-def test_annotate_service_account(chart, service, synth):
+def test_annotate_service_account():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     svc.annotate_service_account("example.com/role", "reader")
     sa = synth(chart)[("ServiceAccount", "demo-sa")]
     assert sa["metadata"]["annotations"] == {"example.com/role": "reader"}
 
 
-def test_kubernetes_api_access_mounts_the_token(chart, service, synth):
+def test_kubernetes_api_access_mounts_the_token():
+    chart = new_chart()
+    service = services(chart)
     service(kubernetes_api_access=True)
     objs = synth(chart)
     assert objs[("ServiceAccount", "demo-sa")]["automountServiceAccountToken"] is True
     assert pod_of(objs)["spec"]["automountServiceAccountToken"] is True
 
 
-def test_allow_to_another_service_adds_its_url_to_the_callers_config(chart, service, synth):
+def test_allow_to_another_service_adds_its_url_to_the_callers_config():
+    chart = new_chart()
+    service = services(chart)
     caller, callee = service("web"), service("trip-api", port=9090)
     caller.connections.allow_to(callee)
     objs = synth(chart)
@@ -253,7 +302,9 @@ def test_allow_to_another_service_adds_its_url_to_the_callers_config(chart, serv
     assert ".Release.Namespace" in binding.template
 
 
-def test_rolling_strategy_is_a_deployment_with_a_rolling_update(chart, service, synth):
+def test_rolling_strategy_is_a_deployment_with_a_rolling_update():
+    chart = new_chart()
+    service = services(chart)
     service(strategy=Strategy.rolling(max_surge=2, revision_history_limit=3))
     dep = synth(chart)[("Deployment", "demo")]
     assert dep["apiVersion"] == "apps/v1"
@@ -261,7 +312,9 @@ def test_rolling_strategy_is_a_deployment_with_a_rolling_update(chart, service, 
     assert dep["spec"]["revisionHistoryLimit"] == 3 and dep["spec"]["progressDeadlineSeconds"] == 600
 
 
-def test_blue_green_without_analysis_is_a_rollout_with_a_preview_service(chart, service, synth):
+def test_blue_green_without_analysis_is_a_rollout_with_a_preview_service():
+    chart = new_chart()
+    service = services(chart)
     svc = service(strategy=Strategy.blue_green())
     objs = synth(chart)
     assert ("Deployment", "demo") not in objs and ("AnalysisTemplate", "demo-preview-error-rate") not in objs
@@ -273,7 +326,9 @@ def test_blue_green_without_analysis_is_a_rollout_with_a_preview_service(chart, 
     assert svc.workload_kind == "Rollout" and svc.analysis_template is None
 
 
-def test_blue_green_with_analysis_adds_the_analysis_template(chart, service, synth):
+def test_blue_green_with_analysis_adds_the_analysis_template():
+    chart = new_chart()
+    service = services(chart)
     analysis = PreviewAnalysis("http://prometheus.monitoring:9090",
                                'sum(rate(errors{service="{{args.service-name}}",namespace="ns"}[1m]))', "0.05")
     service(strategy=Strategy.blue_green(auto_promotion_enabled=True, analysis=analysis))
@@ -291,7 +346,9 @@ def test_blue_green_with_analysis_adds_the_analysis_template(chart, service, syn
     assert binding.path == ("spec", "metrics", 0, "provider", "prometheus", "query")
 
 
-def test_canary_steps_then_full_weight(chart, service, synth):
+def test_canary_steps_then_full_weight():
+    chart = new_chart()
+    service = services(chart)
     service(strategy=Strategy.canary(steps=((10, 60), (50, 90))))
     objs = synth(chart)
     assert ("Service", "demo-preview") not in objs
@@ -300,7 +357,9 @@ def test_canary_steps_then_full_weight(chart, service, synth):
         {"setWeight": 100}]}}
 
 
-def test_the_objects_are_produced_once(chart, service, synth):
+def test_the_objects_are_produced_once():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     first = synth(chart)
     svc.add_config("LATE", "x")
@@ -315,7 +374,9 @@ def test_the_objects_are_produced_once(chart, service, synth):
         service("another")
 
 
-def test_values_are_declared_once_at_synthesis(chart, service):
+def test_values_are_declared_once_at_synthesis():
+    chart = new_chart()
+    service = services(chart)
     service()
     assert chart.values.params == {}
     chart.synthesize()

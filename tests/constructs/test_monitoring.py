@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from construct_helpers import new_chart, services, synth
+
 from tripgen_cdk8s.lib.constructs import Alert, AlertRules, AlertRulesProps, Scrapable, ServiceScrape, ServiceScrapeProps
 
 DOWN = Alert("ServiceDown", 'up{namespace="ns"} == 0', "5m", "critical", "a service is down")
@@ -9,7 +11,9 @@ SLOW = Alert("SlowRequests", "latency > 1", "10m", "warning", "slow", runbook="l
              labels=(("team", "core"),))
 
 
-def test_service_scrape_selects_the_service_in_its_namespace(chart, service, synth):
+def test_service_scrape_selects_the_service_in_its_namespace():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     assert isinstance(svc, Scrapable)
     ServiceScrape(chart, "scrape", ServiceScrapeProps(svc))
@@ -24,7 +28,9 @@ def test_service_scrape_selects_the_service_in_its_namespace(chart, service, syn
     assert binding.template == "{{ .Release.Namespace }}" and binding.expected == "ns"
 
 
-def test_service_scrape_path_interval_and_api_version(chart, service, synth):
+def test_service_scrape_path_interval_and_api_version():
+    chart = new_chart()
+    service = services(chart)
     ServiceScrape(chart, "scrape", ServiceScrapeProps(service(), path="/prom", interval_seconds=15,
                                                       api_version="monitoring.example/v2"))
     monitor = synth(chart)[("ServiceMonitor", "demo")]
@@ -32,7 +38,8 @@ def test_service_scrape_path_interval_and_api_version(chart, service, synth):
     assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/prom", "interval": "15s", "scheme": "http"}]
 
 
-def test_alert_rules_with_runbook_urls(chart, synth):
+def test_alert_rules_with_runbook_urls():
+    chart = new_chart()
     AlertRules(chart, "alerts", AlertRulesProps(name="alerts", alerts=(DOWN, SLOW), group="svc",
                                                 runbook_base_url="https://runbooks.example/svc",
                                                 labels={"release": "kps"}))
@@ -48,7 +55,8 @@ def test_alert_rules_with_runbook_urls(chart, synth):
          "annotations": {"summary": "slow", "runbook_url": "https://runbooks.example/svc#latency"}}]
 
 
-def test_alert_rules_default_group_name_and_no_runbook(chart, synth):
+def test_alert_rules_default_group_name_and_no_runbook():
+    chart = new_chart()
     AlertRules(chart, "alerts", AlertRulesProps(name="svc-alerts", alerts=(SLOW,), namespace="mon"))
     rule = synth(chart)[("PrometheusRule", "svc-alerts")]
     assert rule["metadata"]["namespace"] == "mon"
@@ -57,7 +65,8 @@ def test_alert_rules_default_group_name_and_no_runbook(chart, synth):
     assert group["rules"][0]["annotations"] == {"summary": "slow"}
 
 
-def test_namespace_matchers_follow_the_release_namespace(chart, synth):
+def test_namespace_matchers_follow_the_release_namespace():
+    chart = new_chart()
     AlertRules(chart, "alerts", AlertRulesProps(name="alerts", alerts=(DOWN, SLOW)))
     synth(chart)
     [binding] = chart.values.bindings[("PrometheusRule", "alerts")]

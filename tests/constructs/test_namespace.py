@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from construct_helpers import new_chart, synth
+
 from tripgen_cdk8s.lib.constructs import AppNamespace, AppNamespaceProps, ClusterRoleGrant, ClusterRoleGrantProps
 
 RULES = ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},)
 
 
-def test_namespace_with_pod_security_labels_and_limit_range_but_no_quota(chart, synth):
+def test_namespace_with_pod_security_labels_and_limit_range_but_no_quota():
+    chart = new_chart()
     ns = AppNamespace(chart, "namespace", AppNamespaceProps(labels={"team": "core"}))
     assert ns.name == "ns" and ns.quota is None
     objs = synth(chart)
@@ -25,7 +28,8 @@ def test_namespace_with_pod_security_labels_and_limit_range_but_no_quota(chart, 
         "defaultRequest": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"}}]}
 
 
-def test_the_namespace_name_follows_the_release_namespace(chart, synth):
+def test_the_namespace_name_follows_the_release_namespace():
+    chart = new_chart()
     AppNamespace(chart, "namespace", AppNamespaceProps())
     synth(chart)
     bindings = {b.path: (b.template, b.expected) for b in chart.values.bindings[("Namespace", "ns")]}
@@ -33,7 +37,8 @@ def test_the_namespace_name_follows_the_release_namespace(chart, synth):
                         ("metadata", "labels", "kubernetes.io/metadata.name"): ("{{ .Release.Namespace }}", "ns")}
 
 
-def test_levels_quota_and_container_defaults(chart, synth):
+def test_levels_quota_and_container_defaults():
+    chart = new_chart()
     ns = AppNamespace(chart, "namespace", AppNamespaceProps(
         name="ns", pod_security="baseline", pod_security_warn="restricted", quota_requests_cpu="4",
         quota_requests_memory="8Gi", default_limits={"cpu": "1"}, default_requests={"cpu": "50m"}))
@@ -48,13 +53,15 @@ def test_levels_quota_and_container_defaults(chart, synth):
     assert objs[("LimitRange", "ns-limits")]["spec"]["limits"][0]["defaultRequest"] == {"cpu": "50m"}
 
 
-def test_quota_only_when_both_values_are_set(chart, synth):
+def test_quota_only_when_both_values_are_set():
+    chart = new_chart()
     assert AppNamespace(chart, "a", AppNamespaceProps(name="a", quota_requests_cpu="4")).quota is None
     assert AppNamespace(chart, "b", AppNamespaceProps(name="b", quota_requests_memory="8Gi")).quota is None
     assert not any(kind == "ResourceQuota" for kind, _ in synth(chart))
 
 
-def test_cluster_role_grant_binds_inside_the_chart_namespace(chart, synth):
+def test_cluster_role_grant_binds_inside_the_chart_namespace():
+    chart = new_chart()
     grant = ClusterRoleGrant(chart, "reader", ClusterRoleGrantProps(role_name="reader", rules=RULES,
                                                                    labels={"a": "b"}))
     binding = grant.grant("web-sa")
@@ -70,12 +77,14 @@ def test_cluster_role_grant_binds_inside_the_chart_namespace(chart, synth):
     assert (b.path, b.template) == (("subjects", 0, "namespace"), "{{ .Release.Namespace }}")
 
 
-def test_a_role_without_grants_has_no_bindings(chart, synth):
+def test_a_role_without_grants_has_no_bindings():
+    chart = new_chart()
     ClusterRoleGrant(chart, "reader", ClusterRoleGrantProps(role_name="reader", rules=RULES))
     assert list(synth(chart)) == [("ClusterRole", "reader")]
 
 
-def test_a_namespace_other_than_the_charts_keeps_its_literal_name(chart, synth):
+def test_a_namespace_other_than_the_charts_keeps_its_literal_name():
+    chart = new_chart()
     AppNamespace(chart, "other", AppNamespaceProps(name="other"))
     objs = synth(chart)
     assert objs[("Namespace", "other")]["metadata"]["labels"]["kubernetes.io/metadata.name"] == "other"

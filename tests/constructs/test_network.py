@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from construct_helpers import new_chart, services, synth
+
 from tripgen_cdk8s.lib.constructs import (
     AllowAllPolicy,
     AllowAllPolicyProps,
@@ -23,7 +25,9 @@ def tcp(*ports):
     return [{"protocol": "TCP", "port": p} for p in ports]
 
 
-def test_workload_peers_give_ingress_on_the_callee_and_egress_on_the_caller(chart, service, synth):
+def test_workload_peers_give_ingress_on_the_callee_and_egress_on_the_caller():
+    chart = new_chart()
+    service = services(chart)
     a, b = service("a"), service("b", port=9090)
     ServiceNetworkPolicy(chart, "a-policy", ServiceNetworkPolicyProps(a))
     ServiceNetworkPolicy(chart, "b-policy", ServiceNetworkPolicyProps(b))
@@ -37,7 +41,9 @@ def test_workload_peers_give_ingress_on_the_callee_and_egress_on_the_caller(char
                           "ingress": [{"from": [selects("a")], "ports": tcp(9090)}]}
 
 
-def test_no_connections_denies_everything(chart, service, synth):
+def test_no_connections_denies_everything():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     policy = ServiceNetworkPolicy(chart, "np", ServiceNetworkPolicyProps(svc))
     assert policy.workload is svc
@@ -45,7 +51,9 @@ def test_no_connections_denies_everything(chart, service, synth):
     assert spec == {"podSelector": {"matchLabels": svc.selector}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_callers_share_one_ingress_rule_sorted_by_name_then_ip_blocks(chart, service, synth):
+def test_callers_share_one_ingress_rule_sorted_by_name_then_ip_blocks():
+    chart = new_chart()
+    service = services(chart)
     target = service("target")
     zeta, alpha, mid = service("zeta"), service("alpha"), service("mid")
     for caller, ports in ((zeta, None), (alpha, (9000,)), (mid, None)):
@@ -57,7 +65,9 @@ def test_callers_share_one_ingress_rule_sorted_by_name_then_ip_blocks(chart, ser
                        {"from": [{"ipBlock": {"cidr": "10.0.2.0/24"}}], "ports": tcp(8080)}]
 
 
-def test_egress_to_callees_sorted_by_name_then_ip_blocks_in_order(chart, service, synth):
+def test_egress_to_callees_sorted_by_name_then_ip_blocks_in_order():
+    chart = new_chart()
+    service = services(chart)
     caller = service("caller")
     caller.connections.allow_to(IpBlock.internet(), (443,))
     caller.connections.allow_to(service("zeta"))
@@ -72,7 +82,9 @@ def test_egress_to_callees_sorted_by_name_then_ip_blocks_in_order(chart, service
         {"to": [{"ipBlock": {"cidr": "10.0.2.0/24"}}], "ports": tcp(5432, 6432)}]
 
 
-def test_policies_in_two_charts_mirror_each_other(new_chart, service, synth):
+def test_policies_in_two_charts_mirror_each_other():
+    chart = new_chart()
+    service = services(chart)
     c1, c2 = new_chart("one"), new_chart("two")
     a, b = service("a", scope=c1), service("b", scope=c2)
     ServiceNetworkPolicy(c1, "np", ServiceNetworkPolicyProps(a))
@@ -82,7 +94,8 @@ def test_policies_in_two_charts_mirror_each_other(new_chart, service, synth):
     assert synth(c2)[("NetworkPolicy", "b")]["spec"]["ingress"] == [{"from": [selects("a")], "ports": tcp(8080)}]
 
 
-def test_namespace_policies_default_deny_and_dns_only(chart, synth):
+def test_namespace_policies_default_deny_and_dns_only():
+    chart = new_chart()
     policies = NamespaceNetworkPolicies(chart, "policies", NamespacePoliciesProps(namespace="app", labels={"x": "y"}))
     assert policies.application is None
     objs = synth(chart)
@@ -96,7 +109,8 @@ def test_namespace_policies_default_deny_and_dns_only(chart, synth):
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}
 
 
-def test_the_application_policy_takes_namespace_and_ip_block_sources_in_order(chart, synth):
+def test_the_application_policy_takes_namespace_and_ip_block_sources_in_order():
+    chart = new_chart()
     NamespaceNetworkPolicies(chart, "policies", NamespacePoliciesProps(
         namespace="app", application_ports=(8080, 80, 8080), sources=("ingress-nginx", SUBNET, "monitoring"),
         policy_name="allow-app", application_selector={"tier": "web"}))
@@ -111,7 +125,8 @@ def test_the_application_policy_takes_namespace_and_ip_block_sources_in_order(ch
             "ports": tcp(80, 8080)}]}
 
 
-def test_the_application_policy_defaults(chart, synth):
+def test_the_application_policy_defaults():
+    chart = new_chart()
     NamespaceNetworkPolicies(chart, "policies", NamespacePoliciesProps(namespace="app", application_ports=(8080,)))
     spec = synth(chart)[("NetworkPolicy", "allow-application-ingress")]["spec"]
     assert spec["podSelector"] == {"matchLabels": {"tier": "application"}}
@@ -119,7 +134,8 @@ def test_the_application_policy_defaults(chart, synth):
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]
 
 
-def test_allow_all_policy(chart, synth):
+def test_allow_all_policy():
+    chart = new_chart()
     AllowAllPolicy(chart, "open", AllowAllPolicyProps(namespace="dev"))
     AllowAllPolicy(chart, "named", AllowAllPolicyProps(namespace="dev", name="open", labels={"a": "b"}))
     objs = synth(chart)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from construct_helpers import new_chart, synth
+
 from tripgen_cdk8s.tripgen.platform import READER_RULES, WRITER_RULES, PlatformProps, TripGenPlatform
 
 
-def test_objects_in_order(chart, synth):
+def test_objects_in_order():
+    chart = new_chart()
     platform = TripGenPlatform(chart, "platform", PlatformProps(
         namespace="ns", labels={"team": "platform"}, quota_requests_cpu="8", quota_requests_memory="16Gi",
         reader_service_accounts=("user-service-sa", "trip-service-sa")))
@@ -27,7 +30,8 @@ def test_objects_in_order(chart, synth):
     assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs.values())
 
 
-def test_without_quota_or_readers(chart, synth):
+def test_without_quota_or_readers():
+    chart = new_chart()
     TripGenPlatform(chart, "platform", PlatformProps(namespace="ns", pod_security="baseline"))
     objs = synth(chart)
     assert list(objs) == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.azure import (
     CLIENT_ID_ANNOTATION,
@@ -31,7 +32,9 @@ def objects_of(spc_obj):
     return [yaml.safe_load(item) for item in doc["array"]]
 
 
-def test_key_vault_objects_go_to_one_secret_provider_class_per_workload(chart, service, synth):
+def test_key_vault_objects_go_to_one_secret_provider_class_per_workload():
+    chart = new_chart()
+    service = services(chart)
     web, api = service("web", writable_paths=()), service("api")
     secret(chart, web, "DB_PASSWORD", key_vault=ACCESS, object_name="web-db")
     secret(chart, web, "JWT_KEY", key_vault=ACCESS, object_name="jwt")
@@ -52,7 +55,9 @@ def test_key_vault_objects_go_to_one_secret_provider_class_per_workload(chart, s
         {"objectName": "api-key", "objectType": "secret", "objectAlias": "API_KEY"}]
 
 
-def test_workload_identity_label_annotation_and_csi_volume(chart, service, synth):
+def test_workload_identity_label_annotation_and_csi_volume():
+    chart = new_chart()
+    service = services(chart)
     svc = service(writable_paths=())
     secret(chart, svc, "P", key_vault=ACCESS, object_name="p")
     objs = synth(chart)
@@ -67,7 +72,9 @@ def test_workload_identity_label_annotation_and_csi_volume(chart, service, synth
     assert svc.secret_source == "SecretProviderClass demo-secrets"
 
 
-def test_workload_identity_values_bindings_and_description(chart, service, synth):
+def test_workload_identity_values_bindings_and_description():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "P", key_vault=ACCESS, object_name="p")
     synth(chart)
@@ -83,7 +90,9 @@ def test_workload_identity_values_bindings_and_description(chart, service, synth
     assert sa.path == ("metadata", "annotations", CLIENT_ID_ANNOTATION)
 
 
-def test_existing_secret_mode_mounts_the_secret_without_key_vault(chart, service, synth):
+def test_existing_secret_mode_mounts_the_secret_without_key_vault():
+    chart = new_chart()
+    service = services(chart)
     svc = service(writable_paths=())
     secret(chart, svc, "DB_PASSWORD", existing_secret="db-credentials", existing_secret_key="password")
     objs = synth(chart)
@@ -95,14 +104,18 @@ def test_existing_secret_mode_mounts_the_secret_without_key_vault(chart, service
     assert "workloadIdentity.clientId" not in chart.values.params
 
 
-def test_key_vault_and_an_existing_secret_cannot_be_mixed_on_one_workload(chart, service):
+def test_key_vault_and_an_existing_secret_cannot_be_mixed_on_one_workload():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "A", key_vault=ACCESS, object_name="a")
     with pytest.raises(ValueError, match="not also Secret"):
         secret(chart, svc, "B", existing_secret="s", existing_secret_key="k")
 
 
-def test_the_endpoint_becomes_egress_and_settings_go_to_the_config_map(chart, service, synth):
+def test_the_endpoint_becomes_egress_and_settings_go_to_the_config_map():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "DB_PASSWORD", key_vault=ACCESS, object_name="db", endpoint=SUBNET, ports=(5432,),
            settings={"DB_HOST": "pg.example.com", "DB_PORT": "5432"})
@@ -111,19 +124,25 @@ def test_the_endpoint_becomes_egress_and_settings_go_to_the_config_map(chart, se
     assert data == {"DB_HOST": "pg.example.com", "DB_PORT": "5432"}  # the password is a file, never config
 
 
-def test_an_endpoint_without_ports_is_refused(chart, service):
+def test_an_endpoint_without_ports_is_refused():
+    chart = new_chart()
+    service = services(chart)
     with pytest.raises(ValueError, match="needs ports"):
         secret(chart, service(), "P", key_vault=ACCESS, object_name="p", endpoint=SUBNET)
 
 
-def test_a_duplicate_alias_is_refused(chart, service):
+def test_a_duplicate_alias_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "P", key_vault=ACCESS, object_name="one")
     with pytest.raises(ValueError, match="secret alias P used twice"):
         PrivateEndpointSecret(chart, "again", PrivateEndpointSecretProps(svc, "P", key_vault=ACCESS, object_name="two"))
 
 
-def test_a_second_key_vault_access_on_one_workload_is_refused(chart, service):
+def test_a_second_key_vault_access_on_one_workload_is_refused():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "A", key_vault=ACCESS, object_name="a")
     with pytest.raises(ValueError, match="one Key Vault access per workload"):
@@ -137,12 +156,16 @@ def test_a_second_key_vault_access_on_one_workload_is_refused(chart, service):
     {"existing_secret": "s"},
     {"existing_secret_key": "k"},
 ])
-def test_an_incomplete_source_is_refused(chart, service, kw):
+def test_an_incomplete_source_is_refused(kw):
+    chart = new_chart()
+    service = services(chart)
     with pytest.raises(ValueError, match="needs"):
         secret(chart, service(), "P", **kw)
 
 
-def test_objects_parameter_is_yaml_so_names_cannot_inject_keys(chart, service):
+def test_objects_parameter_is_yaml_so_names_cannot_inject_keys():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     secret(chart, svc, "A", key_vault=ACCESS, object_name="evil\nobjectType: cert")
     spc = SecretProviderClass.of(svc, ACCESS)

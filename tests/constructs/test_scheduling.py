@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import Scheduling
 from tripgen_cdk8s.lib.constructs.scheduling import HOSTNAME, ZONE
@@ -68,7 +69,9 @@ def test_an_invalid_spread_is_refused(kwargs):
         Scheduling(SELECTOR).spread(**kwargs)
 
 
-def test_a_microservice_takes_its_scheduling_into_the_pod_spec(chart, service, synth):
+def test_a_microservice_takes_its_scheduling_into_the_pod_spec():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     svc.scheduling.tolerate(Toleration("gpu", operator="Exists"))
     pod = synth(chart)[("Deployment", "demo")]["spec"]["template"]["spec"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import Schedulable, ZoneSpreadPolicy, ZoneSpreadPolicyProps
 from tripgen_cdk8s.lib.constructs.scheduling import HOSTNAME, ZONE
@@ -15,7 +16,9 @@ def pod_spec(objs, name="demo"):
     return objs[("Deployment", name)]["spec"]["template"]["spec"]
 
 
-def test_spread_separate_attract_and_tolerate(chart, service, synth):
+def test_spread_separate_attract_and_tolerate():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     assert isinstance(svc, Schedulable)
     policy = ZoneSpreadPolicy(chart, "spread", ZoneSpreadPolicyProps(
@@ -32,7 +35,9 @@ def test_spread_separate_attract_and_tolerate(chart, service, synth):
     assert spec["tolerations"] == [POOL.to_json()]
 
 
-def test_without_a_node_pool_there_is_no_node_affinity(chart, service, synth):
+def test_without_a_node_pool_there_is_no_node_affinity():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     ZoneSpreadPolicy(chart, "spread", ZoneSpreadPolicyProps(workloads=(svc,), zone_when_unsatisfiable="ScheduleAnyway",
                                                             max_skew=2))
@@ -42,7 +47,9 @@ def test_without_a_node_pool_there_is_no_node_affinity(chart, service, synth):
     assert {t["maxSkew"] for t in spec["topologySpreadConstraints"]} == {2}
 
 
-def test_apply_after_construction_and_before_synthesis(chart, service, synth):
+def test_apply_after_construction_and_before_synthesis():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     policy = ZoneSpreadPolicy(chart, "spread", ZoneSpreadPolicyProps())
     policy.apply(svc)
@@ -50,7 +57,9 @@ def test_apply_after_construction_and_before_synthesis(chart, service, synth):
     assert len(pod_spec(synth(chart))["topologySpreadConstraints"]) == 2
 
 
-def test_intents_merge_with_other_callers(chart, service, synth):
+def test_intents_merge_with_other_callers():
+    chart = new_chart()
+    service = services(chart)
     svc = service()
     other = Toleration("spot", operator="Exists")
     svc.scheduling.tolerate(other)
@@ -63,7 +72,9 @@ def test_intents_merge_with_other_callers(chart, service, synth):
     assert len(spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]) == 1
 
 
-def test_only_the_workloads_given_are_placed(chart, service, synth):
+def test_only_the_workloads_given_are_placed():
+    chart = new_chart()
+    service = services(chart)
     placed, free = service("placed"), service("free")
     ZoneSpreadPolicy(chart, "spread", ZoneSpreadPolicyProps(workloads=(placed,)))
     objs = synth(chart)
@@ -74,6 +85,7 @@ def test_only_the_workloads_given_are_placed(chart, service, synth):
 @pytest.mark.parametrize("props", [ZoneSpreadPolicyProps(zone_when_unsatisfiable="Never"),
                                    ZoneSpreadPolicyProps(node_label_key="pool"),
                                    ZoneSpreadPolicyProps(node_label_values=("a",))])
-def test_invalid_props_are_refused(chart, props):
+def test_invalid_props_are_refused(props):
+    chart = new_chart()
     with pytest.raises(ValueError):
         ZoneSpreadPolicy(chart, "spread", props)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from construct_helpers import new_chart, synth
 
 from tripgen_cdk8s.lib.constructs import GrafanaDashboard, GrafanaDashboardProps
 from tripgen_cdk8s.lib.constructs.dashboards import (
@@ -25,13 +26,15 @@ def dashboard(uid="svc-uid"):
     return build("Service", uid, tags=["svc"], description="d", rows=[("Traffic", [panel])])
 
 
-def test_a_dashboard_without_uid_is_refused(chart, synth):
+def test_a_dashboard_without_uid_is_refused():
+    chart = new_chart()
     with pytest.raises(ValueError, match="needs a uid"):
         GrafanaDashboard(chart, "d", GrafanaDashboardProps(name="d", dashboard=dashboard(uid="")))
     assert synth(chart) == {}
 
 
-def test_the_config_map_has_the_sidecar_label_and_the_json_under_uid_json(chart, synth):
+def test_the_config_map_has_the_sidecar_label_and_the_json_under_uid_json():
+    chart = new_chart()
     d = GrafanaDashboard(chart, "d", GrafanaDashboardProps(name="svc-dashboard", dashboard=dashboard(),
                                                            labels={"team": "core"}))
     assert d.file_name == "svc-uid.json"
@@ -46,7 +49,8 @@ def test_the_config_map_has_the_sidecar_label_and_the_json_under_uid_json(chart,
     assert queries_of(load_dashboard(cm["data"]["svc-uid.json"])) == [QUERY]
 
 
-def test_folder_annotation_file_name_and_namespace(chart, synth):
+def test_folder_annotation_file_name_and_namespace():
+    chart = new_chart()
     GrafanaDashboard(chart, "d", GrafanaDashboardProps(name="d", dashboard=dashboard(), folder="TripGen",
                                                        file_name="custom.json", namespace="monitoring"))
     cm = synth(chart)[("ConfigMap", "d")]
@@ -55,7 +59,8 @@ def test_folder_annotation_file_name_and_namespace(chart, synth):
     assert list(cm["data"]) == ["custom.json"]
 
 
-def test_query_namespace_matchers_follow_the_release_namespace(chart, synth):
+def test_query_namespace_matchers_follow_the_release_namespace():
+    chart = new_chart()
     GrafanaDashboard(chart, "d", GrafanaDashboardProps(name="d", dashboard=dashboard()))
     synth(chart)
     [binding] = chart.values.bindings[("ConfigMap", "d")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cdk8s
+from construct_helpers import new_chart, services
 
 from tripgen_cdk8s.lib.constructs import (
     ArgoApplication,
@@ -58,7 +59,9 @@ def test_project_sync_window():
          "timeZone": "Europe/Berlin", "manualSync": False}]
 
 
-def test_application_sync_wave_finalizer_and_ignore_differences_of_scalable_workloads(chart, service):
+def test_application_sync_wave_finalizer_and_ignore_differences_of_scalable_workloads():
+    chart = new_chart()
+    service = services(chart)
     deployment, rollout = service("api"), service("worker", strategy=Strategy.canary())
     AutoscaledService(chart, "scale", AutoscaledServiceProps(deployment, HorizontalScaling(2, 4, 70, 80)))
     m = manifests()

@@ -1,5 +1,8 @@
-"""Shared fixtures of the construct unit tests: a fresh HelmChart, a MicroService factory and a
+"""Shared helpers of the construct unit tests: a fresh HelmChart, a MicroService factory and a
 synthesis helper that indexes the produced objects by (kind, name).
+
+Plain functions rather than a conftest.py: pytest imports every conftest.py as the module
+``conftest``, and the top-level test modules import their helpers ``from conftest``.
 
 Each construct is tested alone in a bare cdk8s app: no config, no helm, no subprocess.
 """
@@ -10,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import cdk8s
-import pytest
 
 from tripgen_cdk8s.lib.constructs import MicroService, MicroServiceProps
 from tripgen_cdk8s.lib.helmchart import HelmChart, HelmChartProps
@@ -23,12 +25,12 @@ IMAGE = Image("registry.example.io", "demo", "v1.0.0")
 Objects = dict[tuple[str, str], dict[str, Any]]
 
 
-def _new_chart(name: str = "demo", **props: Any) -> HelmChart:
+def new_chart(name: str = "demo", **props: Any) -> HelmChart:
     """A HelmChart ``name`` in namespace ``ns`` in its own test App."""
     return HelmChart(cdk8s.Testing.app(), name, HelmChartProps(namespace=NAMESPACE, version="0.1.0", **props))
 
 
-def _synth(chart: HelmChart) -> Objects:
+def synth(chart: HelmChart) -> Objects:
     """The chart's objects (produced once) by (kind, name)."""
     out: Objects = {}
     for obj in chart.to_json():
@@ -38,26 +40,8 @@ def _synth(chart: HelmChart) -> Objects:
     return out
 
 
-@pytest.fixture
-def new_chart() -> Callable[..., HelmChart]:
-    """``new_chart(name="demo", **HelmChartProps fields)``: another chart in its own App."""
-    return _new_chart
-
-
-@pytest.fixture
-def synth() -> Callable[[HelmChart], Objects]:
-    """``synth(chart)``: the chart's objects by (kind, name)."""
-    return _synth
-
-
-@pytest.fixture
-def chart() -> HelmChart:
-    return _new_chart()
-
-
-@pytest.fixture
-def service(chart: HelmChart) -> Callable[..., MicroService]:
-    """``service(name="demo", scope=chart, **props)``: a MicroService with IMAGE and RESOURCES."""
+def services(chart: HelmChart) -> Callable[..., MicroService]:
+    """A factory ``service(name="demo", scope=chart, **props)``: a MicroService with IMAGE and RESOURCES."""
 
     def make(name: str = "demo", scope: Any = None, **props: Any) -> MicroService:
         props.setdefault("image", IMAGE)
