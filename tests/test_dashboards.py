@@ -153,8 +153,9 @@ def test_dashboard_construct_needs_a_uid_and_labels_the_config_map():
 
     from tripgen_cdk8s.lib.constructs import GrafanaDashboard, GrafanaDashboardProps
     from tripgen_cdk8s.lib.constructs.dashboards import build
+    from tripgen_cdk8s.lib.helmchart import HelmChart, HelmChartProps
 
-    chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
+    chart = HelmChart(cdk8s.Testing.app(), "test", HelmChartProps(namespace="ns", version="0.1.0"))
     with pytest.raises(ValueError, match="uid"):
         GrafanaDashboard(chart, "no-uid", GrafanaDashboardProps(name="x", namespace="ns", dashboard=build(
             "T", "", tags=[], description="", rows=[])))

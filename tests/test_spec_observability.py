@@ -164,8 +164,9 @@ def test_alertmanager_config_construct_refuses_an_unknown_receiver():
     import cdk8s
 
     from tripgen_cdk8s.lib.constructs import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
+    from tripgen_cdk8s.lib.helmchart import HelmChart, HelmChartProps
 
-    chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
+    chart = HelmChart(cdk8s.Testing.app(), "test", HelmChartProps(namespace="ns", version="0.1.0"))
     teams = Receiver.teams("chat", SecretKey("s", "k"))
     with pytest.raises(ValueError, match="unknown receiver 'pager'"):
         AlertmanagerConfig(chart, "bad", AlertmanagerConfigProps(
@@ -180,8 +181,9 @@ def test_alert_rules_construct_without_runbook_base_adds_no_runbook():
     import cdk8s
 
     from tripgen_cdk8s.lib.constructs import Alert, AlertRules, AlertRulesProps
+    from tripgen_cdk8s.lib.helmchart import HelmChart, HelmChartProps
 
-    chart = cdk8s.Chart(cdk8s.Testing.app(), "test")
+    chart = HelmChart(cdk8s.Testing.app(), "test", HelmChartProps(namespace="ns", version="0.1.0"))
     AlertRules(chart, "rules", AlertRulesProps(name="x", namespace="ns", alerts=(
         Alert("A", "up == 0", "1m", "warning", "down", labels=(("team", "t"),)),)))
     [obj] = cdk8s.Testing.synth(chart)

@@ -39,7 +39,8 @@ class AppNamespaceProps:
 
 class AppNamespace(constructs.Construct):
     """The Namespace with Pod Security labels (enforce pinned to v1.29), an optional ResourceQuota
-    and a LimitRange.  The Namespace's name follows ``.Release.Namespace``."""
+    and a LimitRange.  The Namespace's name follows ``.Release.Namespace`` when it is the chart's
+    namespace."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: AppNamespaceProps) -> None:
         super().__init__(scope, id)
@@ -55,8 +56,9 @@ class AppNamespace(constructs.Construct):
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
         self.namespace = Resource(chart, api_version="v1", kind="Namespace", name=ns, namespace=None, labels=labels)
-        chart.bind_namespace(self.namespace, ("metadata", "name"), ns)
-        chart.bind_namespace(self.namespace, ("metadata", "labels", NAMESPACE_NAME_LABEL), ns)
+        if ns == chart.target_namespace:  # another namespace's name stays literal
+            chart.bind_namespace(self.namespace, ("metadata", "name"), ns)
+            chart.bind_namespace(self.namespace, ("metadata", "labels", NAMESPACE_NAME_LABEL), ns)
         self.quota: Resource | None = None
         if props.quota_requests_cpu and props.quota_requests_memory:
             self.quota = Resource(chart, api_version="v1", kind="ResourceQuota", name=f"{ns}-quota", namespace=ns,

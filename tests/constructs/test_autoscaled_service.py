@@ -1,0 +1,137 @@
+"""AutoscaledService: exactly one scaler (HPA or KEDA) and a PDB; the target leaves its replicas to it."""
+
+from __future__ import annotations
+
+import pytest
+from construct_helpers import new_chart, services, synth
+
+from tripgen_cdk8s.lib.constructs import AutoscaledService, AutoscaledServiceProps, Scalable, Strategy
+from tripgen_cdk8s.lib.model import HorizontalScaling, KedaScaling, PodsMetric
+
+HPA = HorizontalScaling(2, 6, 70, 80)
+AUTH = {"podIdentity": {"provider": "azure-workload"}}
+QUEUE = {"type": "azure-servicebus", "metadata": {"queueName": "q", "messageCount": "10"}}
+
+
+def test_a_microservice_is_scalable():
+    chart = new_chart()
+    service = services(chart)
+    assert isinstance(service(), Scalable)
+
+
+def test_hpa_metrics_behaviour_and_target():
+    chart = new_chart()
+    service = services(chart)
+    svc = service(replicas=3)
+    scaled = AutoscaledService(chart, "scale", AutoscaledServiceProps(
+        svc, HorizontalScaling(3, 10, 70, 80, pods_metrics=(PodsMetric("http_inflight", 20),),
+                               scale_down_stabilization_seconds=120), min_available=2))
+    assert scaled.node.id == "scale" and scaled.target is svc
+    objs = synth(chart)
+    spec = objs[("HorizontalPodAutoscaler", "demo")]["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo"}
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 10)
+    assert spec["metrics"] == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}},
+        {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 80}}},
+        {"type": "Pods", "pods": {"metric": {"name": "http_inflight"},
+                                  "target": {"type": "AverageValue", "averageValue": 20}}}]
+    assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 120
+    assert spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert ("ScaledObject", "demo") not in objs
+    pdb = objs[("PodDisruptionBudget", "demo")]["spec"]
+    assert pdb == {"minAvailable": 2, "selector": {"matchLabels": dict(svc.selector)},
+                   "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+
+
+def test_the_target_leaves_the_replica_count_to_the_autoscaler():
+    chart = new_chart()
+    service = services(chart)
+    svc = service(replicas=3)
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HPA))
+    objs = synth(chart)
+    assert svc.autoscaled is True
+    assert "replicas" not in objs[("Deployment", "demo")]["spec"]
+    assert "replicaCount" not in chart.values.params
+    assert all(b.path != ("spec", "replicas") for b in chart.values.bindings[("Deployment", "demo")])
+
+
+def test_hpa_values_and_bindings():
+    chart = new_chart()
+    service = services(chart)
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HPA, min_available=1))
+    synth(chart)
+    params = chart.values.params
+    assert {k: params[k].default for k in params if k.startswith(("autoscaling.", "podDisruptionBudget."))} == {
+        "autoscaling.minReplicas": 2, "autoscaling.maxReplicas": 6, "autoscaling.targetCPUUtilizationPercentage": 70,
+        "autoscaling.targetMemoryUtilizationPercentage": 80, "podDisruptionBudget.minAvailable": 1}
+    hpa = {b.path: b.template for b in chart.values.bindings[("HorizontalPodAutoscaler", "demo")]}
+    assert hpa[("spec", "minReplicas")] == "{{ .Values.autoscaling.minReplicas }}"
+    assert hpa[("spec", "metrics", 1, "resource", "target", "averageUtilization")] == \
+        "{{ .Values.autoscaling.targetMemoryUtilizationPercentage }}"
+    [pdb] = chart.values.bindings[("PodDisruptionBudget", "demo")]
+    assert (pdb.path, pdb.template) == (("spec", "minAvailable"), "{{ .Values.podDisruptionBudget.minAvailable }}")
+    assert "autoscaling" in chart.values.groups and "podDisruptionBudget" in chart.values.groups
+
+
+def test_keda_scaled_object_with_an_extra_trigger_and_its_authentication():
+    chart = new_chart()
+    service = services(chart)
+    svc = service(strategy=Strategy.canary())
+    scaled = AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, KedaScaling(
+        2, 8, 75, 85, triggers=(QUEUE,), authentication=AUTH)))
+    objs = synth(chart)
+    assert ("HorizontalPodAutoscaler", "demo") not in objs
+    assert objs[("TriggerAuthentication", "demo-keda")]["spec"] == AUTH
+    assert scaled.trigger_authentication is not None
+    spec = objs[("ScaledObject", "demo")]["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo"}
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 8)
+    assert spec["triggers"] == [
+        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "75"}},
+        {"type": "memory", "metricType": "Utilization", "metadata": {"value": "85"}},
+        {**QUEUE, "authenticationRef": {"name": "demo-keda"}}]
+    assert "authenticationRef" not in QUEUE  # the given trigger is not modified
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"][
+        "stabilizationWindowSeconds"] == 300
+    assert "replicas" not in objs[("Rollout", "demo")]["spec"]
+    keda = {b.path: b.template for b in chart.values.bindings[("ScaledObject", "demo")]}
+    assert keda[("spec", "minReplicaCount")] == "{{ .Values.autoscaling.minReplicas }}"
+    assert keda[("spec", "triggers", 0, "metadata", "value")] == \
+        "{{ .Values.autoscaling.targetCPUUtilizationPercentage | toString | quote }}"
+
+
+def test_keda_without_authentication_has_no_trigger_authentication():
+    chart = new_chart()
+    service = services(chart)
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), KedaScaling(
+        2, 8, 75, 85, triggers=(QUEUE,), authentication_name="unused")))
+    objs = synth(chart)
+    assert not any(kind == "TriggerAuthentication" for kind, _ in objs)
+    assert objs[("ScaledObject", "demo")]["spec"]["triggers"][2] == QUEUE
+
+
+def test_a_second_autoscaler_is_refused():
+    chart = new_chart()
+    service = services(chart)
+    svc = service()
+    AutoscaledService(chart, "hpa", AutoscaledServiceProps(svc, HPA))
+    with pytest.raises(ValueError, match="already has an autoscaler"):
+        AutoscaledService(chart, "keda", AutoscaledServiceProps(svc, KedaScaling(2, 8, 80, 85)))
+
+
+@pytest.mark.parametrize("min_available", [2, 3])
+def test_min_available_not_below_min_replicas_is_refused(min_available):
+    chart = new_chart()
+    service = services(chart)
+    svc = service()
+    with pytest.raises(ValueError, match="must be below the minimum replicas"):
+        AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(2, 5, 70, 80), min_available))
+    assert svc.autoscaled is False  # nothing was marked
+
+
+def test_max_below_min_replicas_is_refused():
+    chart = new_chart()
+    service = services(chart)
+    with pytest.raises(ValueError, match="max_replicas 2 is below min_replicas 3"):
+        AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HorizontalScaling(3, 2, 70, 80)))
