@@ -60,6 +60,31 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def represent_data(self, data: Any) -> yaml.Node:
+        """The node of ``data``, built directly for the JSON types (what SafeRepresenter builds with
+        this dumper's settings: sorted keys, block style, ``|`` for multi-line strings); anything else
+        goes the general way."""
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+        if kind is dict:
+            items = sorted(data.items()) if self.sort_keys else list(data.items())
+            return yaml.MappingNode(_MAP, [(self.represent_data(k), self.represent_data(v)) for k, v in items],
+                                    flow_style=False)
+        if kind is list:
+            return yaml.SequenceNode(_SEQ, [self.represent_data(v) for v in data], flow_style=False)
+        if kind is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false")
+        if kind is int:
+            return yaml.ScalarNode(_INT, str(data))
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null")
+        return super().represent_data(data)
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
+
 
 def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     if "\n" in data:

@@ -281,10 +281,11 @@ def policy_edges(objects: list[Obj]) -> set[tuple[str, str]]:
 def _ip_peers(objects: list[Obj]) -> list[tuple[str, str, str, Ports]]:
     """(service, cidr, except, ports) for every egress ipBlock peer of the workloads' policies."""
     out = []
+    ws = workloads(objects)
     for p in _kind(objects, "NetworkPolicy"):
         if "Egress" not in _policy_types(p):
             continue
-        for w in workloads(objects):
+        for w in ws:
             if not _selects(p["spec"].get("podSelector"), w.pod_labels):
                 continue
             for rule in p["spec"].get("egress") or []:
@@ -435,12 +436,12 @@ def _pdb_of(objects: list[Obj], w: Workload, pdbs: list[Obj] | None = None) -> s
     return "-"
 
 
-def _service_label(objects: list[Obj], w: Workload) -> str:
+def _service_label(objects: list[Obj], w: Workload, pdbs: list[Obj] | None = None) -> str:
     kind = w.kind
     if w.kind == "Rollout":
         strategy = w.obj.get("spec", {}).get("strategy", {})
         kind = "Rollout " + ("blueGreen" if "blueGreen" in strategy else "canary" if "canary" in strategy else "")
-    pdb = _pdb_of(objects, w)
+    pdb = _pdb_of(objects, w, pdbs)
     lines = [w.service, kind.strip()] + ([f"PDB {pdb}"] if pdb != "-" else [])
     return "<br/>".join(lines)
 
@@ -480,6 +481,7 @@ def mermaid(objects: list[Obj]) -> str:
 
     # Each workload in a subgraph with its scaler(s), so a scaler sits next to what it scales.
     all_scalers = scalers(objects)
+    pdbs = _kind(objects, "PodDisruptionBudget")
     attached: set[str] = set()
     for w in ws:
         mine = [sc for sc in all_scalers if (sc.target_kind, sc.target) == (w.kind, w.object_name)]
@@ -487,7 +489,7 @@ def mermaid(objects: list[Obj]) -> str:
         indent = "    " if mine else "  "
         if mine:
             lines += [f"  subgraph {mermaid_id('grp', w.service)}[{_q(' ')}]", "    direction TB"]
-        lines.append(f"{indent}{svc_id}[{_q(_service_label(objects, w))}]")
+        lines.append(f"{indent}{svc_id}[{_q(_service_label(objects, w, pdbs))}]")
         for sc in mine:
             lines.append(f"{indent}{scaler_id(sc)}{{{{{_q(_scaler_label(sc))}}}}}")
             lines.append(f"{indent}{scaler_id(sc)} -.->|{_q('scales')}| {svc_id}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import constructs
+import orjson
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
@@ -24,8 +25,12 @@ FOLDER_ANNOTATION = "grafana_folder"
 
 
 def dashboard_json(dashboard: model.Dashboard) -> str:
-    """The dashboard as Grafana JSON, deterministic (sorted keys, fixed indentation)."""
-    return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
+    """The dashboard as Grafana JSON, deterministic: sorted keys, two-space indentation (what
+    ``json.dumps(..., sort_keys=True, indent=2)`` gives for ASCII text; orjson writes it about 20
+    times faster, and non-ASCII text as UTF-8 rather than ``\\u`` escapes)."""
+    encoder = JSONEncoder()
+    text: bytes = orjson.dumps(dashboard, default=encoder.default, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    return text.decode() + "\n"
 
 
 def load_dashboard(text: str) -> model.Dashboard:
