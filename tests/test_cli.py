@@ -202,10 +202,10 @@ def failing_open(path, mode="r", *args, **kwargs):
     global count
     if "w" in mode:
         count += 1
-        if count == 20:
+        if count == 2:
             raise OSError(28, "No space left on device (injected mid-write)")
     return open(path, mode, *args, **kwargs)
-writer.open = failing_open  # the writer's file opens; the 20th fails
+writer.open = failing_open  # the writer's file writes (unchanged files are linked, not written); the 2nd fails
 sys.argv = ["tripgen", "synth", "--set", "trip-service.autoscaling.maxReplicas=14"]
 main()
 """

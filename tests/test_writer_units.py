@@ -527,3 +527,33 @@ def test_a_cleanup_that_fails_does_not_hide_the_original_error(tmp_path, monkeyp
     (out2 / "dev").write_text("not a directory\n")
     with pytest.raises(writer.WriteRefused, match="not a directory"):
         writer.write_environments(out2, {"prod": FILES, "dev": FILES})
+
+
+def test_unchanged_files_are_the_same_file_after_a_second_synth_and_changed_ones_are_new(tmp_path):
+    files = {"chart/a.yaml": "a: 1\n", "chart/b.yaml": "b: 1\n"}
+    writer.write_environments(tmp_path, {"prod": files})
+    env = tmp_path / "prod"
+    before = {rel: (env / rel).stat().st_ino for rel in [*files, writer.RECORD]}
+    (env / "chart" / "b.yaml").chmod(0o600)  # a file of ours edited by hand is rewritten, not reused
+    (env / "chart" / "b.yaml").write_text("b: edited\n", encoding="utf-8")
+    writer.write_environments(tmp_path, {"prod": {**files, "chart/c.yaml": "c: 1\n"}})
+    assert (env / "chart" / "a.yaml").stat().st_ino == before["chart/a.yaml"]  # reused: a hard link
+    assert (env / "chart" / "a.yaml").stat().st_nlink == 1  # the old tree is gone
+    assert (env / "chart" / "b.yaml").stat().st_ino != before["chart/b.yaml"]
+    assert (env / "chart" / "b.yaml").read_text(encoding="utf-8") == "b: 1\n"
+    assert (env / writer.RECORD).stat().st_ino != before[writer.RECORD]  # the record changed (c.yaml)
+    assert {p.name for p in tmp_path.iterdir()} == {"prod"}
+
+
+def test_a_file_that_cannot_be_linked_is_written(tmp_path, monkeypatch):
+    files = {"chart/a.yaml": "a: 1\n"}
+    writer.write_environments(tmp_path, {"prod": files})
+    ino = (tmp_path / "prod" / "chart" / "a.yaml").stat().st_ino
+
+    def no_link(*args, **kwargs):
+        raise OSError(errno.EPERM, "hard links not permitted")
+
+    monkeypatch.setattr(writer.os, "link", no_link)
+    writer.write_environments(tmp_path, {"prod": files})
+    assert (tmp_path / "prod" / "chart" / "a.yaml").stat().st_ino != ino
+    assert (tmp_path / "prod" / "chart" / "a.yaml").read_text(encoding="utf-8") == "a: 1\n"

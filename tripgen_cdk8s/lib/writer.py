@@ -24,6 +24,10 @@ fallback is two renames (old tree into staging, new tree into place): a crash be
 Across environments the guarantee is per environment: a crash between two swaps leaves e.g. prod new
 and dev old (each complete); rerunning synth converges, and ``synth --check`` reports the difference.
 The guarantee covers the process dying, not the machine losing power (nothing is fsync'ed).
+
+A file of ours that already holds exactly the new text goes into the new tree as the same file (a
+hard link) instead of being written again, so a synth that changes one chart creates only that
+chart's changed files (on a slow disk, most of a large synth's time is creating files).
 """
 
 from __future__ import annotations
@@ -268,10 +272,24 @@ def _carry_over(old_root: Path, new_root: Path, foreign: set[str], foreign_dirs:
                 shutil.copy2(src, dst)
 
 
+def _reuse(current: Path, staged: Path, text: str) -> bool:
+    """Put the file synth wrote before into the new tree as the same file (a hard link) when it already
+    holds exactly ``text``: an unchanged chart costs no new inode or data block, and removing the
+    old tree after the swap frees nothing.  False (write it) when it differs or cannot be linked."""
+    if not _holds(current, text):
+        return False
+    try:
+        os.link(current, staged, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
 def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], None] | None) -> _Staged:
     target = out / env
     foreign: set[str] = set()  # pragma: no mutate
     foreign_dirs: set[str] = set()  # pragma: no mutate
+    unchanged: set[str] = set()  # the files of ours already in place, candidates for reuse
     if os.path.lexists(target):
         if target.is_symlink() or not target.is_dir():
             raise WriteRefused(f"{_shown(target)}: exists and is not a directory; move it away or choose another --out")
@@ -288,6 +306,7 @@ def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], 
                                    f"{listing}; move them or choose another --out")
         owned.add(RECORD)
         foreign = existing - owned
+        unchanged = owned & existing
         clash = sorted(rel for rel in foreign if rel in files or rel == RECORD
                        or any(g.startswith(rel + "/") or rel.startswith(g + "/") for g in files))
         if clash:
@@ -301,8 +320,9 @@ def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], 
         for directory in sorted({os.path.dirname(rel) for rel in files} - {""}):
             (tree / directory).mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(with_record(files).items()):
-            with open(tree / rel, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            if not (rel in unchanged and _reuse(target / rel, tree / rel, text)):
+                with open(tree / rel, "w", encoding="utf-8") as handle:
+                    handle.write(text)
             if on_file is not None:
                 on_file(rel)
         for d in [tree, *[p for p in tree.rglob("*") if p.is_dir()]]:
