@@ -327,7 +327,7 @@ def report(cases: list[Case], python: str, load: tuple[tuple[float, ...], tuple[
                      f"{f'<= {target}' if target else ''} | {verdict} |")
 
     if "baseline-4" in by_key:
-        row("default synth / baseline N=4", by_key["default"], by_key["baseline-4"], 1.5)
+        row("default synth / baseline N=4", by_key["default"], by_key["baseline-4"], 1.3)
     row("synth --check / default synth", by_key["check"], by_key["default"], 1.05)
     for n in sizes:
         row(f"tool / baseline, N={n}", by_key[f"tool-{n}"], by_key[f"baseline-{n}"], 1.3 if n == 200 else None)
