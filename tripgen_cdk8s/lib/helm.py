@@ -79,7 +79,8 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
             return yaml.ScalarNode(_INT, str(data))
         if data is None:
             return yaml.ScalarNode(_NULL, "null")
-        return super().represent_data(data)
+        node: yaml.Node = super().represent_data(data)
+        return node
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
