@@ -529,14 +529,23 @@ def test_a_cleanup_that_fails_does_not_hide_the_original_error(tmp_path, monkeyp
         writer.write_environments(out2, {"prod": FILES, "dev": FILES})
 
 
-def test_unchanged_files_are_the_same_file_after_a_second_synth_and_changed_ones_are_new(tmp_path):
+def test_unchanged_files_are_the_same_file_after_a_second_synth_and_changed_ones_are_new(tmp_path, monkeypatch):
     files = {"chart/a.yaml": "a: 1\n", "chart/b.yaml": "b: 1\n"}
     writer.write_environments(tmp_path, {"prod": files})
     env = tmp_path / "prod"
     before = {rel: (env / rel).stat().st_ino for rel in [*files, writer.RECORD]}
     (env / "chart" / "b.yaml").chmod(0o600)  # a file of ours edited by hand is rewritten, not reused
     (env / "chart" / "b.yaml").write_text("b: edited\n", encoding="utf-8")
+    written: list[str] = []
+
+    def recording_open(path, mode="r", *args, **kwargs):
+        if "w" in mode:
+            written.append(Path(path).name)
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(writer, "open", recording_open, raising=False)
     writer.write_environments(tmp_path, {"prod": {**files, "chart/c.yaml": "c: 1\n"}})
+    assert sorted(written) == [writer.RECORD, "b.yaml", "c.yaml"]  # a.yaml is linked, never opened to write
     assert (env / "chart" / "a.yaml").stat().st_ino == before["chart/a.yaml"]  # reused: a hard link
     assert (env / "chart" / "a.yaml").stat().st_nlink == 1  # the old tree is gone
     assert (env / "chart" / "b.yaml").stat().st_ino != before["chart/b.yaml"]

@@ -276,10 +276,10 @@ def _reuse(current: Path, staged: Path, text: str) -> bool:
     """Put the file synth wrote before into the new tree as the same file (a hard link) when it already
     holds exactly ``text``: an unchanged chart costs no new inode or data block, and removing the
     old tree after the swap frees nothing.  False (write it) when it differs or cannot be linked."""
-    if not _holds(current, text):
+    if not _holds(current, text):  # a regular file, never a symlink
         return False
     try:
-        os.link(current, staged, follow_symlinks=False)
+        os.link(current, staged)
     except OSError:
         return False
     return True
