@@ -49,3 +49,15 @@ def test_the_layer_contract_breaks_when_the_generic_layer_imports_tripgen(tmp_pa
     proc = _lint_imports(tmp_path, tmp_path / "src")
     assert proc.returncode == 1, proc.stdout
     assert "BROKEN" in proc.stdout and "tripgen_cdk8s.lib.labels -> tripgen_cdk8s.tripgen.config" in proc.stdout
+
+
+def test_the_public_api_is_exported_from_the_package_root_with_docstrings():
+    import tripgen_cdk8s
+
+    assert set(tripgen_cdk8s.__all__) == set(tripgen_cdk8s._EXPORTS)
+    undocumented = [name for name in tripgen_cdk8s.__all__ if not (getattr(tripgen_cdk8s, name).__doc__ or "").strip()]
+    assert undocumented == []
+    assert {"MicroService", "AutoscaledService", "ZoneSpreadPolicy", "PrivateEndpointSecret", "HelmChart",
+            "Project"} <= set(tripgen_cdk8s.__all__)
+    for name in tripgen_cdk8s.__all__:  # the generic layer only: nothing from the TripGen layer
+        assert getattr(tripgen_cdk8s, name).__module__.startswith("tripgen_cdk8s.lib"), name
