@@ -27,9 +27,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from conftest import HELM, ROOT, parse_all, run_helm, tree_bytes
+from conftest import HELM, ROOT, objects_yaml, parse_all, run_helm, tree_bytes
 from tripgen_cdk8s.lib.validation import check_builtin_schemas, check_helm, check_invariants
 
 EXAMPLE = ROOT / "examples" / "bookstore"
@@ -38,7 +37,6 @@ CHARTS_DIR = EXAMPLE / "charts" / "prod"
 NAMESPACE = "bookstore"
 CHART_NAMES = ("bookstore-platform", "catalog", "orders")
 NAME = "app.kubernetes.io/name"
-SNAPSHOTS = ROOT / "tests" / "snapshots"
 RUN_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -355,36 +353,10 @@ def test_the_ingress_controller_reaches_catalog_on_its_port_and_nothing_else():
 # ---------------------------------------------------------------------------- snapshots
 
 
-class RenderedObjectsSnapshot(SingleFileSnapshotExtension):
-    """One YAML snapshot file per chart, in tests/snapshots/test_bookstore/."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "yaml"
-
-    @classmethod
-    def dirname(cls, *, test_location) -> str:  # type: ignore[no-untyped-def]
-        return str(SNAPSHOTS / test_location.basename)
-
-
 def render_snapshot(chart: str, objects: list[dict]) -> str:
-    """Plain YAML in a stable order: a header, then one document per object sorted by kind/namespace/name."""
-    import yaml
-
-    def order(o: dict) -> tuple[str, str, str]:
-        return (o["kind"], o["metadata"].get("namespace") or "", o["metadata"]["name"])
-
-    parts = [f"# {len(objects)} objects of examples/bookstore/charts/prod/{chart}, as the cluster gets them: "
-             f"helm template {chart} examples/bookstore/charts/prod/{chart} --namespace {NAMESPACE}\n"]
-    for obj in sorted(objects, key=order):
-        kind, namespace, name = order(obj)
-        parts.append(f"---\n# {kind} {namespace + '/' if namespace else ''}{name}\n")
-        parts.append(yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=10_000, allow_unicode=True))
-    return "".join(parts)
-
-
-@pytest.fixture()
-def objects_snapshot(snapshot):  # type: ignore[no-untyped-def]
-    return snapshot.use_extension(RenderedObjectsSnapshot)
+    """The chart's objects in the snapshot layout of tests/test_snapshots.py."""
+    return objects_yaml(f"{len(objects)} objects of examples/bookstore/charts/prod/{chart}, as the cluster gets them: "
+                        f"helm template {chart} examples/bookstore/charts/prod/{chart} --namespace {NAMESPACE}", objects)
 
 
 @pytest.mark.parametrize("chart", CHART_NAMES)

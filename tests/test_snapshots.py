@@ -22,29 +22,25 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from conftest import ENVIRONMENTS, HELM, ROOT, generated_files, parse_all, synthesis
+from conftest import (
+    ENVIRONMENTS,
+    HELM,
+    ROOT,
+    SNAPSHOTS,
+    generated_files,
+    object_key,
+    objects_yaml,
+    parse_all,
+    synthesis,
+)
 
-SNAPSHOTS = ROOT / "tests" / "snapshots"
 FOLDER = SNAPSHOTS / Path(__file__).stem
 HOW_TO_UPDATE = (
     "the rendered objects differ from the reviewed snapshot. If the change is intended, run\n"
     "    .venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update\n"
     "and commit tests/snapshots/ with the change (review its diff: it is what the cluster gets)."
 )
-
-
-class RenderedObjectsSnapshot(SingleFileSnapshotExtension):
-    """One YAML snapshot file per chart, in tests/snapshots/<test module>/."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "yaml"
-
-    @classmethod
-    def dirname(cls, *, test_location) -> str:  # type: ignore[no-untyped-def]
-        return str(SNAPSHOTS / test_location.basename)
 
 
 CHARTS = [(env, chart.name) for env in ENVIRONMENTS for chart in synthesis(env).charts]
@@ -69,11 +65,6 @@ def _written_environment(env: str, base: str) -> Path:
     return out
 
 
-def object_key(obj: dict) -> tuple[str, str, str]:
-    meta = obj.get("metadata") or {}
-    return str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"])
-
-
 def rendered_objects(env: str, chart_name: str, base: Path) -> list[dict]:
     """The objects the cluster gets from one chart of the generated environment."""
     [chart] = [c for c in synthesis(env).charts if c.name == chart_name]
@@ -92,22 +83,13 @@ def render_snapshot(env: str, chart_name: str, objects: list[dict]) -> str:
     [chart] = [c for c in synthesis(env).charts if c.name == chart_name]
     how = (f"helm template {chart_name} charts/{env}/{chart_name} --namespace {synthesis(env).env.namespace}"
            if chart.is_helm else f"the plain manifests of charts/{env}/{chart_name}")
-    parts = [f"# {len(objects)} objects of charts/{env}/{chart_name}, as the cluster gets them: {how}\n"]
-    for obj in sorted(objects, key=object_key):
-        kind, namespace, name = object_key(obj)
-        parts.append(f"---\n# {kind} {namespace + '/' if namespace else ''}{name}\n")
-        parts.append(yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=10_000, allow_unicode=True))
-    return "".join(parts)
+    return objects_yaml(f"{len(objects)} objects of charts/{env}/{chart_name}, as the cluster gets them: {how}",
+                        objects)
 
 
 @pytest.fixture(scope="module")
 def render_base(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("rendered")
-
-
-@pytest.fixture()
-def objects_snapshot(snapshot):  # type: ignore[no-untyped-def]
-    return snapshot.use_extension(RenderedObjectsSnapshot)
 
 
 @pytest.mark.parametrize(("env", "chart"), CHARTS, ids=[snapshot_id(e, c) for e, c in CHARTS])

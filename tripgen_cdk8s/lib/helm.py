@@ -17,9 +17,6 @@ import yaml
 from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam
 from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
 
-GENERATOR_ANNOTATION = "tripgen-cdk8s/generated-by"
-"""The one Chart.yaml annotation the writer adds: which tool generated the chart."""
-
 PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
 """Bound fields are first replaced by ``<prefix><nonce>N<index>X`` placeholders, dumped as YAML, then
 by their Go templates.  The nonce is random per rendered object, so no text in the object can
@@ -87,13 +84,6 @@ _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.o
 _BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
 
 
-def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    if "\n" in data:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
-
-
-_Dumper.add_representer(str, _str_representer)
 
 
 def dump_yaml(data: Any) -> str:
@@ -272,10 +262,8 @@ def chart_files(chart: Any) -> dict[str, str]:
     }
     if chart.keywords:
         chart_yaml["keywords"] = list(chart.keywords)
-    annotations = dict(chart.annotations)
-    if "tripgen-cdk8s" not in annotations.values():
-        annotations[GENERATOR_ANNOTATION] = "tripgen-cdk8s"
-    chart_yaml["annotations"] = annotations
+    if chart.annotations:
+        chart_yaml["annotations"] = dict(chart.annotations)
     files["Chart.yaml"] = yaml.dump(chart_yaml, Dumper=_Dumper, sort_keys=False, width=10_000)
     files[".helmignore"] = HELMIGNORE
     files["values.yaml"] = render_values(chart.values)

@@ -109,6 +109,9 @@ def values_ref(key: str) -> str:
 
 Body = Mapping[str, Any]
 
+GENERATOR_ANNOTATION = "tripgen-cdk8s/generated-by"
+"""The Chart.yaml annotation naming the tool that generated a chart (the default annotations)."""
+
 
 class Resource:
     """One Kubernetes object of a :class:`HelmChart`, held in Python until synthesis.
@@ -168,8 +171,9 @@ class HelmChartProps:
     ``namespace``: the namespace its objects are synthesised in (and the round trip's release
     namespace); the templates use ``.Release.Namespace``.  ``version``: the chart version.
     Optional: ``app_version`` (default: ``version``), ``description`` (default: the chart name),
-    ``environment`` (the environment it belongs to; default ``""``), ``keywords`` and
-    ``annotations`` for Chart.yaml (default none), ``helper_prefix`` (the prefix of the chart's named
+    ``environment`` (the environment it belongs to; default ``""``), ``keywords`` for Chart.yaml
+    (default none), ``annotations`` for Chart.yaml (default: the generator's name under
+    ``tripgen-cdk8s/generated-by``), ``helper_prefix`` (the prefix of the chart's named
     templates, ``<prefix>.image``; default the chart name).
     """
 
@@ -179,7 +183,7 @@ class HelmChartProps:
     description: str = ""
     environment: str = ""
     keywords: tuple[str, ...] = ()
-    annotations: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=lambda: {GENERATOR_ANNOTATION: "tripgen-cdk8s"})
     helper_prefix: str = ""
 
 
@@ -323,15 +327,11 @@ class SynthesizedChart:
         return self.files is None
 
     @staticmethod
-    def of(chart: HelmChart | ManifestChart, env: str, version: str = "") -> SynthesizedChart:
-        """Synthesise ``chart`` (a HelmChart, or a ManifestChart of plain files with ``version``)."""
-        if isinstance(chart, HelmChart):
-            return SynthesizedChart(
-                env=chart.props.environment or env, name=chart.chart_name, version=chart.chart_version,
-                app_version=chart.app_version, description=chart.description, namespace=chart.target_namespace,
-                objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
-                keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
-                helper_prefix=chart.helper_prefix)
-        return SynthesizedChart(env=env, name=chart.chart_name, version=version, app_version=version,
-                                description=chart.description, namespace="", objects=chart.to_json(),
-                                values=ChartValues(), notes=[], files=dict(chart.files))
+    def of(chart: HelmChart, env: str) -> SynthesizedChart:
+        """Synthesise ``chart``; ``env`` is its environment unless its props name one."""
+        return SynthesizedChart(
+            env=chart.props.environment or env, name=chart.chart_name, version=chart.chart_version,
+            app_version=chart.app_version, description=chart.description, namespace=chart.target_namespace,
+            objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
+            keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
+            helper_prefix=chart.helper_prefix)

@@ -7,6 +7,7 @@ cdk8s App and composes constructs in them.  ``tripgen synth`` then writes ``char
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,19 +39,12 @@ class ProjectSynthesis:
     charts: list[SynthesizedChart]
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def name(self) -> str:
-        """The environment's name."""
-        return self.project.name
-
 
 def synthesize(project: Project) -> ProjectSynthesis:
     """Run ``project.build`` in a fresh App and synthesise every HelmChart in it, in the order they
     were created.  A chart name used twice, a non-DNS name, or an App without charts is a
     ConfigError; so is an object that breaks the generic invariants (a selector matching no pods,
     a Service without endpoints, ...)."""
-    import re
-
     import cdk8s
 
     from .helmchart import HelmChart, SynthesizedChart

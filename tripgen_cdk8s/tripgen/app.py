@@ -60,7 +60,16 @@ from ..lib.labels import standard_labels
 from ..lib.model import HorizontalScaling, IpBlock, KedaScaling, Toleration
 from ..lib.quantities import format_bytes, format_millicores
 from .checks import capacity_report, check_capacity
-from .config import AppGatewayIngress, Environment, KeyVaultSecret, QueueScaling, ServiceConfig, key_vault_object_name
+from .config import (
+    AppGatewayIngress,
+    Environment,
+    KeyVaultSecret,
+    PrivateEndpointStore,
+    QueueScaling,
+    ServiceConfig,
+    StoreAttachment,
+    key_vault_object_name,
+)
 from .config import validate as validate_config
 from .observability import (
     ALERT_GROUP,
@@ -106,11 +115,6 @@ class Synthesis:
     env: Environment
     charts: list[SynthesizedChart]
     warnings: list[str]
-
-    @property
-    def name(self) -> str:
-        """The environment's name."""
-        return self.env.name
 
 
 def _duration(seconds: int) -> str:
@@ -212,9 +216,8 @@ def _service_config(cfg: ServiceConfig, env: Environment) -> dict[str, str]:
     return config
 
 
-def _store_settings(cfg: ServiceConfig, env: Environment, store_name: str) -> dict[str, str]:
-    att = next(a for a in cfg.stores if a.store == store_name)
-    store = env.store(store_name)
+def _store_settings(store: PrivateEndpointStore, att: StoreAttachment) -> dict[str, str]:
+    """The non-secret connection settings a service reads for ``store`` (its credential is a file)."""
     if store.kind == "postgresql":
         settings = {"DB_HOST": store.host, "DB_PORT": str(store.port), "DB_NAME": att.database,
                     "DB_USERNAME": att.username}
@@ -254,7 +257,7 @@ def _service(chart: HelmChart, cfg: ServiceConfig, env: Environment) -> MicroSer
             existing_secret="" if access else store.existing_secret,
             existing_secret_key="" if access else store.existing_secret_key,
             endpoint=IpBlock(store.subnet_cidr, description=f"{store.name} private endpoint") if store.subnet_cidr
-            else None, ports=(store.port, *store.extra_ports), settings=_store_settings(cfg, env, att.store)))
+            else None, ports=(store.port, *store.extra_ports), settings=_store_settings(store, att)))
     for sec in cfg.secrets:
         if isinstance(sec, KeyVaultSecret):
             PrivateEndpointSecret(chart, f"secret-{sec.object_name}", PrivateEndpointSecretProps(

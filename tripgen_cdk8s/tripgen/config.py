@@ -14,11 +14,15 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Literal
 
 from ..lib.errors import ConfigError
-from ..lib.model import HorizontalScaling, Image, PodsMetric, ResourceAmounts, Resources, SyncWindow
-from ..lib.quantities import byte_count, cpu_millicores, is_bytes, is_cpu
 
-# The generic value types a TripGen config holds (re-exported: overlays import them from here).
-__all__ = ["HorizontalScaling", "Image", "PodsMetric", "ResourceAmounts", "Resources", "SyncWindow"]  # re-exported
+# The generic value types a TripGen config holds, re-exported: overlays import them from here.
+from ..lib.model import HorizontalScaling as HorizontalScaling
+from ..lib.model import Image as Image
+from ..lib.model import PodsMetric as PodsMetric
+from ..lib.model import ResourceAmounts as ResourceAmounts
+from ..lib.model import Resources as Resources
+from ..lib.model import SyncWindow as SyncWindow
+from ..lib.quantities import byte_count, cpu_millicores, is_bytes, is_cpu
 
 DNS_LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # A service name is also the prefix of <name>-secrets, <name>-config, ...: keep room for suffixes.

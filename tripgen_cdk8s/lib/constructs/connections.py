@@ -9,6 +9,7 @@ from its own connections at synthesis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -46,12 +47,14 @@ class Rule:
 
 
 class Connections:
-    """The egress and ingress intents of one workload."""
+    """The egress and ingress intents of one workload; ``on_call`` (optional) is told of each new
+    workload the owner may call."""
 
-    def __init__(self, owner: Connectable) -> None:
+    def __init__(self, owner: Connectable, on_call: Callable[[Connectable], None] | None = None) -> None:
         self.owner = owner
         self.egress: list[Rule] = []
         self.ingress: list[Rule] = []
+        self._on_call = on_call
 
     @staticmethod
     def _add(rules: list[Rule], rule: Rule) -> bool:
@@ -73,9 +76,8 @@ class Connections:
         rule_ports = tuple(ports) if ports else (peer.port,)
         if self._add(self.egress, Rule(peer, rule_ports)):
             peer.connections._add(peer.connections.ingress, Rule(self.owner, rule_ports))
-            callback = getattr(self.owner, "_connected_to", None)
-            if callback is not None:
-                callback(peer)
+            if self._on_call is not None:
+                self._on_call(peer)
 
     def allow_from(self, peer: Peer, ports: tuple[int, ...] | None = None) -> None:
         """The owner accepts TCP connections from ``peer`` on ``ports`` (default: the owner's port);

@@ -13,7 +13,7 @@ import constructs
 from ..helmchart import HelmChart, Resource, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
-from .connections import Connections
+from .connections import Connectable, Connections
 from .scheduling import Scheduling
 from .strategy import AnyStrategy, BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy
 
@@ -110,7 +110,7 @@ class MicroService(constructs.Construct):
         self.selector = selector_labels(name=props.name, instance=chart.chart_name)
         self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
-        self.connections = Connections(self)
+        self.connections = Connections(self, on_call=self._add_callee_url)
         self.scheduling = Scheduling(self.selector)
         self.autoscaled = False
         self.service_account_name = f"{props.name}-sa"
@@ -156,7 +156,7 @@ class MicroService(constructs.Construct):
         """The in-cluster URL other services use to call this one."""
         return f"http://{self.name}.{self.namespace}.svc.cluster.local:{self.port}"
 
-    def _connected_to(self, peer: Any) -> None:
+    def _add_callee_url(self, peer: Connectable) -> None:
         """After ``connections.allow_to(workload)``: the callee's URL as ``<CALLEE>_URL``."""
         self.add_config(f"{peer.name.upper().replace('-', '_')}_URL", peer.url())
 
@@ -253,8 +253,7 @@ class MicroService(constructs.Construct):
             v.add("replicaCount", p.replicas, "Number of replicas (the service is not autoscaled)", minimum=1)
             chart.bind_value(dep, ("spec", "replicas"), "replicaCount", p.replicas)
         if self.analysis_template is not None:  # PromQL namespace matchers follow .Release.Namespace
-            self.helm_chart.bind_namespace_in(self.analysis_template, self.analysis_template.to_json()["spec"],
-                                              ("spec",))
+            chart.bind_namespace_in(self.analysis_template, self._analysis_body()["spec"], ("spec",))
         # Config values that embed the namespace (the URLs of the services this one calls) follow
         # the release namespace; the checksum stays that of the environment's own values.
         for key, value in sorted(self.config.items()):
