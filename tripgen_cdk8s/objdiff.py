@@ -35,17 +35,25 @@ root = Path(sys.argv[1])
 sys.path.insert(0, str(root))
 try:
     from tripgen_cdk8s.lib.errors import ConfigError
-    from tripgen_cdk8s.tripgen import overlays
-    synthesize = overlays.synthesize
-except ImportError:  # a revision from before the two layers
-    from tripgen_cdk8s import overlays
-    from tripgen_cdk8s.app import synthesize
-    from tripgen_cdk8s.errors import ConfigError
+    from tripgen_cdk8s.app import loader as overlays, pipeline
+    def objects(env):
+        return [o for c in pipeline.synthesize(overlays.load(root, env), root).charts for o in c.objects]
+except ImportError:  # a revision from before the application model
+    try:
+        from tripgen_cdk8s.lib.errors import ConfigError
+        from tripgen_cdk8s.tripgen import overlays
+    except ImportError:  # a revision from before the two layers
+        from tripgen_cdk8s import overlays
+        from tripgen_cdk8s.errors import ConfigError
+        from tripgen_cdk8s.app import synthesize as _synthesize
+        overlays.synthesize = _synthesize
+    def objects(env):
+        return [o for c in overlays.synthesize(overlays.load(root, env)).charts for o in c.objects]
 out = {}
 try:
     available = overlays.available(root)
     for env in sys.argv[2:]:
-        out[env] = [o for c in synthesize(overlays.load(root, env)).charts for o in c.objects] if env in available else []
+        out[env] = objects(env) if env in available else []
 except ConfigError as err:
     print(str(err), file=sys.stderr)
     sys.exit(2)

@@ -2,9 +2,11 @@
 
 The file is the one place a release pipeline edits (``tripgen release set`` / ``promote``); the
 environment's ``config.py`` reads it with :func:`load_releases` and builds each service's image
-from it, and :func:`check_applied` (called when an overlay is loaded) proves that it did: every
-service of the file exists in the environment and runs exactly the file's tag and digest.
-Edits go through ruamel.yaml's round trip, so the comments and the order of the file survive.
+from it, and :func:`check_applied` (run on every synthesis of an environment that has the file)
+proves that it did, on the synthesised objects: every service of the file is a workload of the
+environment (its ``app.kubernetes.io/name``) whose container runs exactly the file's tag and
+digest.  This works the same for every app.  Edits go through ruamel.yaml's round trip, so the
+comments and the order of the file survive.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import jsonschema
 
 from ..lib.errors import ConfigError
-from .config import DIGEST, IMAGE_TAG, Environment
+from .model import DIGEST, IMAGE_TAG
 
 FILE_NAME = "releases.yaml"
 
@@ -142,20 +144,54 @@ def load_releases(path: str | Path) -> Releases:
     return parse_releases(path.read_text(encoding="utf-8"), path)
 
 
-def check_applied(env: Environment, releases: Releases) -> None:
+WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job", "CronJob")
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def workload_images(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The image of each workload by service name (its ``app.kubernetes.io/name`` label, else
+    its name): the container of that name, else the workload's first container."""
+    out: dict[str, str] = {}
+    for obj in objects:
+        if obj.get("kind") not in WORKLOAD_KINDS:
+            continue
+        meta = obj.get("metadata") or {}
+        name = (meta.get("labels") or {}).get(NAME_LABEL) or meta.get("name", "")
+        containers = _pod_spec(obj).get("containers") or []
+        if not containers or name in out:
+            continue
+        chosen = next((c for c in containers if c.get("name") == name), containers[0])
+        out[name] = str(chosen.get("image", ""))
+    return out
+
+
+def runs_release(image: str, rel: Release) -> bool:
+    """Whether the image reference ``image`` is the release's (``@digest`` when pinned, else ``:tag``)."""
+    return image.endswith(f"@{rel.digest}") if rel.digest else image.endswith(f":{rel.tag}")
+
+
+def check_applied(releases: Releases, objects: list[dict[str, Any]], env: str) -> None:
     """The environment really runs the file's releases: no unknown service in the file, and every
-    listed service's image has the file's tag and digest (else the overlay ignores the file)."""
-    names = [s.name for s in env.services]
+    listed service's workload runs the file's tag, or its digest when pinned (else the overlay
+    ignores the file)."""
+    images = workload_images(objects)
+    names = sorted(images)
     where = _display(releases.path)
     for name in releases.services:
-        if name not in names:
+        if name not in images:
             hint = difflib.get_close_matches(name, names, n=1)
             raise ConfigError(f"{where}:services.{name}", name, f"did you mean {hint[0]}?" if hint
-                              else f"allowed: a service of {env.name} ({', '.join(names)})")
-    for svc in env.services:
-        rel = releases.services.get(svc.name)
-        if rel is not None and (svc.image.tag, svc.image.digest) != (rel.tag, rel.digest):
-            raise ConfigError(f"services.{svc.name}.image", f"{svc.image.tag} {svc.image.digest}".strip(),
+                              else f"allowed: a workload of {env} ({', '.join(names) or 'none'})")
+    for name, rel in releases.services.items():
+        if not runs_release(images[name], rel):
+            raise ConfigError(f"{name}: image", images[name],
                               f"allowed: the release in {where} ({rel.tag} {rel.digest}".strip() + "); "
                               "build the image with releases.tag()/digest() in config.py")
 
@@ -250,12 +286,11 @@ def planned_promote(root: Path, source: str, target: str, services: tuple[str, .
 def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
     """Synthesise each environment as it will be with its new releases text, in a scratch copy of
     ``overlays/`` (so the guardrails of the config run and nothing of the project is touched).
-    Returns the Synthesis of each environment; raises ConfigError."""
+    Returns the synthesis of each environment; raises ConfigError."""
     import shutil
     import tempfile
 
-    from . import overlays
-    from .app import synthesize
+    from . import loader, pipeline
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tripgen-release-") as tmp:
@@ -263,19 +298,19 @@ def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
         shutil.copytree(root / "overlays", scratch / "overlays")
         for env, text in new_texts.items():
             releases_path(scratch, env).write_text(text, encoding="utf-8")
-            out[env] = synthesize(overlays.environment(overlays.load(scratch, env), "release"))
+            out[env] = pipeline.synthesize(loader.load(scratch, env), scratch)
     return out
 
 
 def rows(root: Path, envs: list[str]) -> list[list[str]]:
-    """``release show``'s table: environment, service, tag, digest, the image the charts run."""
-    from . import overlays
+    """``release show``'s table: environment, service, tag, digest, the image its workload runs."""
+    from . import loader, pipeline
 
     table = []
     for env in envs:
         rel = load_releases(releases_path(root, env))
-        config = overlays.environment(overlays.load(root, env), "release show")
+        synthesis = pipeline.synthesize(loader.load(root, env), root)
+        images = workload_images([o for c in synthesis.charts for o in c.objects])
         for name, r in rel.services.items():
-            image = config.service(name).image
-            table.append([env, name, r.tag, r.digest or "-", image_reference(image.registry, image.repository, r)])
+            table.append([env, name, r.tag, r.digest or "-", images.get(name, "-")])
     return table
