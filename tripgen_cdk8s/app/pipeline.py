@@ -166,6 +166,17 @@ def _in_package(filename: str) -> bool:
         return False
 
 
+def _is_library(filename: str) -> bool:
+    """A frame of this package, an installed library (jsii, cdk8s) or the standard library."""
+    import sys
+    import sysconfig
+
+    if filename.startswith("<") or _in_package(filename) or "site-packages" in filename:
+        return True
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return filename.startswith((stdlib, sys.base_prefix))
+
+
 def _user_error(exc: BaseException) -> ConfigError | None:
     """A mistake made in the build function, as one line naming where: an exception raised in the
     team's own code, a props class called with a field it does not have (``TypeError`` from a
@@ -174,14 +185,14 @@ def _user_error(exc: BaseException) -> ConfigError | None:
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)
-    user = [f for f in frames if not _in_package(f.filename) and f.filename != "<string>"]
-    raised_in_user_code = bool(frames) and not _in_package(frames[-1].filename) and frames[-1].filename != "<string>"
+    user = [f for f in frames if not _is_library(f.filename)]
+    raised_in_user_code = bool(frames) and not _is_library(frames[-1].filename)
     props_call = isinstance(exc, TypeError) and bool(frames) and frames[-1].filename == "<string>"
     if not (raised_in_user_code or props_call or isinstance(exc, ValueError)):
         return None
     where = f"{Path(user[-1].filename).name}:{user[-1].lineno}" if user else "build"
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if props_call:
+    if isinstance(exc, TypeError):
         text = _did_you_mean(exc, text)
     return ConfigError(where, type(exc).__name__, text)
 
