@@ -10,7 +10,6 @@ overlays that load as real modules, dead Ingress routes refused, mistakes as one
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import yaml
