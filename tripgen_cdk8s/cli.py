@@ -40,6 +40,13 @@ def _project(project: Path) -> Path:
     return root
 
 
+def _finite(option: str, value: float) -> float:
+    """``value`` unless it is NaN (which every range comparison lets through)."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds from 0 to 86400", param_hint=option)
+    return value
+
+
 def _shown(path: Path) -> str:
     """``path`` as the user would type it: relative to the working directory when inside it."""
     try:
@@ -122,7 +129,8 @@ def _common(fn: Any) -> Any:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing stale files when --out differs.")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE",
               help="Override a chart value for this run, e.g. trip-service.autoscaling.maxReplicas=12.")
-@click.option("--lock-timeout", "lock_timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--lock-timeout", "lock_timeout", type=click.FloatRange(min=0, max=86400), default=30.0, show_default=True,
+              callback=lambda _ctx, _param, value: _finite("--lock-timeout", value),
               help="Seconds to wait for another synth writing to --out before giving up (exit 2).")
 def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[str, ...], lock_timeout: float) -> None:
     """Synthesise the charts of one or every environment into OUT/<env>/.
@@ -191,7 +199,8 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
             if rel == RECORD:
                 continue
             old_file = charts_dir / path
-            old = old_file.read_text(encoding="utf-8").splitlines(keepends=True) if old_file.is_file() else []
+            old = (old_file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+                   if old_file.is_file() else [])
             new = files[rel].splitlines(keepends=True) if rel in files else []
             a = f"a/{shown}/{path}" if old_file.is_file() else "/dev/null"
             b = f"b/{shown}/{path}" if rel in files else "/dev/null"
@@ -327,7 +336,7 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
     cannot be written (a held lock, a read-only directory), the releases files are put back."""
     from .app.pipeline import files as environment_files
-    from .app.releases import releases_path, synthesize_with
+    from .app.releases import read_text, releases_path, synthesize_with
     from .lib.writer import write_environments
 
     try:
@@ -335,7 +344,7 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     except (ConfigError, UsageError) as err:
         _fail(str(err))
     files = {env: environment_files(syntheses[env]) for env in new_texts}
-    previous = {env: releases_path(root, env).read_text(encoding="utf-8") for env in new_texts}
+    previous = {env: read_text(releases_path(root, env)) for env in new_texts}
     for env, text in new_texts.items():
         _replace_text(releases_path(root, env), text)
     try:
@@ -416,7 +425,14 @@ def main() -> None:
 
     debug = "--debug" in sys.argv[1:]
     try:
-        cli.main(prog_name="tripgen")
+        code = cli.main(prog_name="tripgen", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.ClickException as err:  # a usage error: one line, with the command to get help
+        where = f" (see `{err.ctx.command_path} --help`)" if isinstance(err, click.UsageError) and err.ctx else ""
+        _fail(_one_line(click.ClickException(err.format_message())) + where)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except (ConfigError, UsageError, WriteRefused) as err:
         _fail(_one_line(err))
     except OSError as err:  # the file system said no: read-only, not a directory, no space, ...

@@ -9,8 +9,14 @@ with the project directory on ``sys.path`` (``import overlays.common``).  Its ``
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import math
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,52 @@ def overlay_path(root: Path, env: str) -> Path:
     return path
 
 
+TIMEOUT_VARIABLE = "TRIPGEN_CONFIG_TIMEOUT"
+DEFAULT_TIMEOUT_SECONDS = 120.0
+
+
+class ConfigTimeout(Exception):
+    """The overlay's code ran longer than its time limit."""
+
+
+def time_limit() -> float:
+    """Seconds an overlay's code (import and ``build``) may run: ``$TRIPGEN_CONFIG_TIMEOUT`` or 120."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT_SECONDS
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 < value <= 86400:
+        raise ConfigError(f"${TIMEOUT_VARIABLE}", raw, "allowed: seconds, a number above 0 and at most 86400")
+    return value
+
+
+@contextlib.contextmanager
+def user_code(where: str) -> Iterator[None]:
+    """Run an overlay's code: its ``print`` goes to stderr (stdout is the tool's: JSON for
+    ``diff --against``, Mermaid for ``graph``), and it is stopped after :func:`time_limit` seconds
+    (ConfigError naming ``where``)."""
+    seconds = time_limit()
+    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise ConfigTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire) if timed else None
+    if timed:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except ConfigTimeout:
+        raise ConfigError(where, f"(still running after {seconds:g} s)",
+                          f"allowed: a config that finishes (raise the limit with ${TIMEOUT_VARIABLE})") from None
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
 def load_config(root: Path, env: str) -> Any:
     """Import ``overlays/<env>/config.py`` as a module and return its ``config`` object."""
     path = overlay_path(root, env)
@@ -48,12 +100,13 @@ def load_config(root: Path, env: str) -> Any:
     sys.path[:0] = added
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with user_code(str(rel)):
+            spec.loader.exec_module(module)
     except ConfigError:
         raise
     except SystemExit as exc:
         raise ConfigError(str(rel), f"SystemExit({exc.code})", "the overlay must define config, not exit") from None
-    except Exception as exc:  # the overlay is user code: report, don't crash
+    except (Exception, RecursionError) as exc:  # the overlay is user code: report, don't crash
         text = (str(exc).strip().splitlines() or [""])[0]
         raise ConfigError(str(rel), type(exc).__name__, f"the overlay failed to load: {text}") from None
     finally:

@@ -56,13 +56,19 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
 
     if not DNS_LABEL.match(project.name):
         raise ConfigError("name", project.name, "allowed: a DNS label such as prod or dev")
+    from .loader import user_code
+
     app = cdk8s.App()
     try:
-        project.build(app)
-        charts = [c for c in app.node.children if isinstance(c, HelmChart)]
-        out = [SynthesizedChart.of(c, project.name) for c in charts]
+        with user_code(f"overlays/{project.name}/config.py: build"):
+            project.build(app)
+            charts = [c for c in app.node.children if isinstance(c, HelmChart)]
+            out = [SynthesizedChart.of(c, project.name) for c in charts]
     except ConfigError:
         raise
+    except SystemExit as exc:
+        raise ConfigError(f"overlays/{project.name}/config.py: build", f"SystemExit({exc.code})",
+                          "allowed: a build function that returns, not one that exits") from None
     except Exception as exc:  # the build function is the team's code
         converted = _user_error(exc)
         if converted is None:

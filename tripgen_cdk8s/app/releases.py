@@ -122,10 +122,41 @@ def check_schema(data: Any, where: str) -> dict[str, Release]:
     return {name: Release(str(entry["tag"]), str(entry.get("digest") or "")) for name, entry in plain["services"].items()}
 
 
+MAX_BYTES = 256 * 1024
+"""A releases file is a few lines per service; anything larger is refused before it is parsed."""
+MAX_DEPTH = 8
+"""services -> name -> tag is three levels; deeper nesting is refused before it is composed."""
+
+
+def check_shape(text: str, where: str) -> None:
+    """Refuse, before anything is built from it, a releases text that is too large, nests too deep,
+    or uses anchors and aliases (a few hundred bytes of aliases expand to gigabytes)."""
+    import yaml
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ConfigError(where, f"({len(text)} characters)", f"allowed: at most {MAX_BYTES // 1024} KiB")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ConfigError(where, "(YAML anchor or alias)", "allowed: plain YAML without anchors and aliases")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(where, f"(nested deeper than {MAX_DEPTH})",
+                                      "allowed: services: <name>: {tag, digest}")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, "(unparsable YAML)", f"allowed: valid YAML ({str(exc).splitlines()[0]})") from None
+
+
 def parse_releases(text: str, path: Path) -> Releases:
-    """Parse and schema-check the text of a releases file."""
+    """Parse and schema-check the text of a releases file (its shape checked first)."""
     from ruamel.yaml.error import YAMLError
 
+    check_shape(text, _display(path))
     try:
         data = _yaml().load(text)
     except YAMLError as exc:
@@ -141,7 +172,19 @@ def load_releases(path: str | Path) -> Releases:
         path = path.with_name(FILE_NAME)
     if not path.is_file():
         raise ConfigError(_display(path), "(missing)", "allowed: a releases file with a tag per service")
-    return parse_releases(path.read_text(encoding="utf-8"), path)
+    return parse_releases(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """The file's text: at most :data:`MAX_BYTES`, UTF-8, or ConfigError naming the file."""
+    with path.open("rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(_display(path), "(too large)", f"allowed: at most {MAX_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_display(path), f"(byte {exc.start}: not UTF-8)", "allowed: a UTF-8 text file") from None
 
 
 WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -263,7 +306,7 @@ def planned_set(root: Path, env: str, service: str, tag: str | None, digest: str
                           else f"allowed: {', '.join(current.services)}")
     old = current.services[service]
     new = Release(tag if tag is not None else old.tag, digest if digest is not None else ("" if tag is not None else old.digest))
-    return {env: edit_text(path.read_text(encoding="utf-8"), path, {service: new})}
+    return {env: edit_text(read_text(path), path, {service: new})}
 
 
 def planned_promote(root: Path, source: str, target: str, services: tuple[str, ...]) -> dict[str, str]:
@@ -280,7 +323,7 @@ def planned_promote(root: Path, source: str, target: str, services: tuple[str, .
                 raise ConfigError(f"SERVICE ({side})", name, f"did you mean {hint[0]}?" if hint
                                   else f"allowed: {', '.join(rel.services)}")
     path = releases_path(root, target)
-    return {target: edit_text(path.read_text(encoding="utf-8"), path, {n: src.services[n] for n in names})}
+    return {target: edit_text(read_text(path), path, {n: src.services[n] for n in names})}
 
 
 def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
