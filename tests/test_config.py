@@ -53,7 +53,7 @@ BAD = [
      "below the minimum replicas"),
     (lambda: with_service("trip-service", calls=("billing-service",)), "services.trip-service.calls[0]",
      "another service"),
-    (lambda: with_service("trip-service", name="Trip_Service"), "services.Trip_Service.name", "DNS label"),
+    (lambda: with_service("trip-service", name="Trip_Service"), "services.Trip_Service.name", "DNS-1035 label"),
     (lambda: dataclasses.replace(PROD, namespace="Tripgen Prod"), "namespace", "DNS label"),
     (lambda: with_scaling("user-service", max_replicas=500), "node_pool", "within 10"),
     (lambda: with_scaling("user-service", max_replicas="10"), "services.user-service.scaling.max_replicas",

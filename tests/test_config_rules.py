@@ -85,7 +85,7 @@ def valid(env: Environment) -> None:
 
 
 INT = "allowed: an integer from {} to {}"
-TEXT = "allowed: text without control characters (newline, tab, ...)"
+TEXT = "allowed: text without control characters (newline, tab, U+0085, U+2028, ...)"
 U = "services.user-service"
 T = "services.trip-service"
 A = "services.ai-service"
@@ -689,12 +689,13 @@ CASES: list[tuple[str, Callable[[], Environment], str]] = [
     (
         "service-name",
         lambda: svc(PROD, "trip-service", name="t" * 51),
-        f"services.{'t' * 51}.name: invalid value '{'t' * 51}'; allowed: a DNS label of at most 50 characters "
-        "(lower-case letters, digits, '-')",
+        f"services.{'t' * 51}.name: invalid value '{'t' * 51}'; allowed: a DNS-1035 label of at most 50 characters "
+        "(lower-case letters, digits, '-', starting with a letter: it is a Service name)",
     ),
     (
         "service-chart-label",
-        lambda: svc(R(PROD, chart_version="1000.1000.1000"), "trip-service", name="t" * 49),
+        lambda: svc(R(PROD, chart_version="1000.1000.1000", monitoring=R(PROD.monitoring, dashboards=False)),
+                    "trip-service", name="t" * 49),
         f"services.{'t' * 49}.name: invalid value '{'t' * 49}'; allowed: a name short enough that the label "
         f"helm.sh/chart={'t' * 49}-1000.1000.1000 has at most 63 characters",
     ),
@@ -1156,7 +1157,7 @@ def test_each_rule_reports_the_field_the_value_and_what_is_allowed():
 VALID: list[tuple[str, Callable[[], Environment]]] = [
     ("prod", lambda: PROD),
     ("dev", lambda: DEV),
-    ("text-space-and-0x80", lambda: svc(PROD, "trip-service", purpose="a b ~\x80")),
+    ("text-space-and-0xa0", lambda: svc(PROD, "trip-service", purpose="a b ~\xa0é")),
     ("store-port-1", lambda: store(PROD, "redis", port=1)),
     ("store-port-65535", lambda: store(PROD, "redis", port=65535)),
     ("store-extra-ports-1-65535", lambda: store(PROD, "servicebus", extra_ports=(1, 65535))),
@@ -1197,8 +1198,11 @@ VALID: list[tuple[str, Callable[[], Environment]]] = [
     ("monitoring-scrape-3600", lambda: sub(PROD, "monitoring", scrape_interval_seconds=3600)),
     ("cache-1", lambda: sub(PROD, "cache", l1_ttl_seconds=1, l1_max_entries=1)),
     ("cache-10000000", lambda: sub(PROD, "cache", static_content_ttl_seconds=10_000_000)),
-    ("service-name-50", lambda: svc(PROD, "trip-service", name="t" * 50)),
-    ("service-chart-label-63", lambda: svc(R(PROD, chart_version="1000.1000.1000"), "trip-service", name="t" * 48)),
+    ("service-name-50", lambda: svc(R(PROD, monitoring=R(PROD.monitoring, dashboards=False)), "trip-service",
+                                    name="t" * 50)),
+    ("service-name-27-with-dashboards", lambda: svc(PROD, "trip-service", name="t" * 27)),
+    ("service-chart-label-63", lambda: svc(R(PROD, chart_version="1000.1000.1000",
+                                             monitoring=R(PROD.monitoring, dashboards=False)), "trip-service", name="t" * 48)),
     ("image-mutable-tag-without-guardrail", lambda: image(DEV, "trip-service", tag="latest")),
     ("image-digest", lambda: image(PROD, "trip-service", digest="sha256:" + "0a" * 32)),
     (

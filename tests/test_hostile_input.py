@@ -124,3 +124,76 @@ def test_19_a_symlink_out_of_the_tree_in_the_revision_does_not_break_diff_agains
     proc = run_cli("diff", "--against", "HEAD", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no object differs from HEAD" in proc.stdout
+
+
+# ---------------------------------------------------------------------------- names and text (TripGen's config)
+
+
+def _prod():
+    from tripgen_cdk8s.tripgen import overlays
+
+    return overlays.load(ROOT, "prod")
+
+
+def _error(env) -> str:
+    from tripgen_cdk8s.lib.errors import ConfigError
+    from tripgen_cdk8s.tripgen.config import validate
+
+    with pytest.raises(ConfigError) as err:
+        validate(env)
+    return str(err.value)
+
+
+def _renamed(env, old: str, new: str):
+    import dataclasses as dc
+
+    return dc.replace(env, services=tuple(
+        dc.replace(s, name=new if s.name == old else s.name, calls=tuple(new if c == old else c for c in s.calls))
+        for s in env.services))
+
+
+def test_11_a_service_named_like_another_s_preview_service_is_refused():
+    env = _prod()
+    assert next(s for s in env.services if s.name == "trip-service").strategy == "blueGreen"
+    assert "trip-service-preview, the preview Service of the blue-green trip-service" in _error(
+        _renamed(env, "location-service", "trip-service-preview"))
+
+
+def test_11_two_objects_of_one_name_in_any_app_are_refused_at_synth(tmp_path):
+    """The generic invariant (unique kind/namespace/name) runs for every app's synthesis."""
+    from tripgen_cdk8s.app.model import Project
+    from tripgen_cdk8s.app.pipeline import check_objects
+
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x-preview", "namespace": "n"},
+           "spec": {"ports": [{"port": 80}]}}
+    problems = check_objects(Project(name="p", build=lambda app: None), [svc, dict(svc)])
+    assert any("Service/x-preview (namespace n) is defined 2 times" in p for p in problems), problems
+
+
+def test_12_service_names_start_with_a_letter_and_fit_the_dashboard_uid():
+    env = _prod()
+    assert "a DNS-1035 label" in _error(_renamed(env, "location-service", "9-service"))
+    long = "l" * 28  # tripgen-prod- + 28 = 41 > 40
+    assert "Grafana dashboard uid" in _error(_renamed(env, "location-service", long))
+    assert _renamed(env, "location-service", "l" * 27)  # 40: fits (validated below)
+    from tripgen_cdk8s.tripgen.config import validate
+
+    validate(_renamed(env, "location-service", "l" * 27))
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u2028", "\u2029", "\x9b"])
+def test_13_c1_controls_and_unicode_line_breaks_are_refused(char):
+    import dataclasses as dc
+
+    env = _prod()
+    svcs = tuple(dc.replace(s, purpose=f"a{char}b") if s.name == "trip-service" else s for s in env.services)
+    assert "services.trip-service.purpose" in _error(dc.replace(env, services=svcs))
+
+
+def test_14_the_runbook_url_cannot_carry_a_prometheus_template():
+    import dataclasses as dc
+
+    env = _prod()
+    bad = dc.replace(env, monitoring=dc.replace(env.monitoring,
+                                                runbook_base_url='https://x.example/{{ "up" | query | first | value }}'))
+    assert "monitoring.runbook_base_url" in _error(bad) and "Prometheus templates" in _error(bad)

@@ -29,7 +29,12 @@ from ..lib.quantities import byte_count, cpu_millicores, is_bytes, is_cpu
 
 DNS_LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # A service name is also the prefix of <name>-secrets, <name>-config, ...: keep room for suffixes.
-SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z]([-a-z0-9]*[a-z0-9])?$")
+# A Grafana dashboard uid is at most 40 characters; the service dashboards' are tripgen-<env>-<service>.
+DASHBOARD_UID_MAX = 40
+# Characters YAML or a terminal treat as line breaks or controls: C0, DEL, C1 (U+0085 NEL is a YAML
+# 1.1 line break), and the Unicode line and paragraph separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
@@ -412,8 +417,8 @@ def _check_text(path: str, value: object) -> None:
     """Every string of the config, wherever it lands: no control characters (a newline would
     inject YAML or a header), and never the writer's placeholder form."""
     if isinstance(value, str):
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            _fail(path, value, "allowed: text without control characters (newline, tab, ...)")
+        if CONTROL.search(value):
+            _fail(path, value, "allowed: text without control characters (newline, tab, U+0085, U+2028, ...)")
         if PLACEHOLDER_FORM in value.upper():
             _fail(path, value, f"allowed: text without {PLACEHOLDER_FORM} (reserved for the chart writer)")
     elif is_dataclass(value) and not isinstance(value, type):
@@ -512,7 +517,12 @@ def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
 
 def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: set[str]) -> None:
     _check_types(path, svc)
-    _str(f"{path}.name", svc.name, SERVICE_NAME, "a DNS label of at most 50 characters (lower-case letters, digits, '-')")
+    _str(f"{path}.name", svc.name, SERVICE_NAME, "a DNS-1035 label of at most 50 characters (lower-case letters, "
+         "digits, '-', starting with a letter: it is a Service name)")
+    uid = f"tripgen-{env.name}-{svc.name}"
+    if env.monitoring is not None and env.monitoring.dashboards and len(uid) > DASHBOARD_UID_MAX:
+        _fail(f"{path}.name", svc.name, f"allowed: at most {DASHBOARD_UID_MAX - len(uid) + len(svc.name)} characters "
+              f"in {env.name} (its Grafana dashboard uid {uid} must be at most {DASHBOARD_UID_MAX})")
     _validate_image(f"{path}.image", svc.image, env)
     _validate_resources(f"{path}.resources", svc.resources)
     _int(f"{path}.replicas", svc.replicas, 1, 1000)
@@ -620,6 +630,10 @@ def validate(env: Environment) -> Environment:
     names = [s.name for s in env.services]
     if len(set(names)) != len(names):
         _fail("services", names, "allowed: each service name once")
+    for svc in env.services:  # a blue-green service also has the Service <name>-preview
+        if svc.strategy == "blueGreen" and f"{svc.name}-preview" in names:
+            _fail(f"services.{svc.name}-preview.name", f"{svc.name}-preview",
+                  f"allowed: a name other than {svc.name}-preview, the preview Service of the blue-green {svc.name}")
     _unique("stores", [st.name for st in env.stores], "each store name once")
     _unique("image_pull_secrets", env.image_pull_secrets, "each Secret once")
     _unique("messaging", env.messaging.queues + env.messaging.topics, "each queue or topic name once")
@@ -761,7 +775,8 @@ def validate(env: Environment) -> Environment:
 def _validate_observability(env: Environment, mon: Monitoring) -> None:
     """Alert routing, dashboards and telemetry (TRIPGEN.md 9.1-9.3)."""
     _check_types("monitoring", mon)
-    _str("monitoring.runbook_base_url", mon.runbook_base_url, re.compile(r"^https?://[^\s]+$"), "an http(s) URL")
+    _str("monitoring.runbook_base_url", mon.runbook_base_url, re.compile(r"^https?://[^\s{}]+$"),
+         "an http(s) URL without '{' or '}' (the alert annotations are Prometheus templates)")
     _str("monitoring.grafana_datasource_uid", mon.grafana_datasource_uid, re.compile(r"^[a-zA-Z0-9_-]{1,40}$"),
          "a Grafana data source UID")
     r = mon.alert_routing
