@@ -215,3 +215,23 @@ def test_a_mistyped_props_field_is_a_user_error_with_a_did_you_mean(tmp_path):
 def test_a_construct_check_is_a_user_error(tmp_path):
     root = make_project(tmp_path, api_extra=", port=70000")
     one_line_exit_2(run_cli("synth", cwd=root), "config.py:", "70000")
+
+
+def test_a_project_s_sync_window_and_guardrails_are_validated():
+    import pytest
+
+    from tripgen_cdk8s.app.model import GitOps, Guardrails, Project
+    from tripgen_cdk8s.app.pipeline import validate_project
+    from tripgen_cdk8s.lib.errors import ConfigError
+    from tripgen_cdk8s.lib.model import SyncWindow
+
+    seed = SyncWindow(kind="allow", schedule="0 2-4 * * 1-5", duration="2h", time_zone="UTC")
+    for project, field in (
+            (Project("live", print, gitops=GitOps("https://g.example/x", sync_window=seed)), "gitops.sync_window.schedule"),
+            (Project("live", print, guardrails=Guardrails(release_tag_pattern="([")), "guardrails.release_tag_pattern"),
+            (Project("live", print, guardrails=Guardrails(min_replicas=0)), "guardrails.min_replicas")):
+        with pytest.raises(ConfigError) as err:
+            validate_project(project)
+        assert err.value.field == field
+    validate_project(Project("live", print, gitops=GitOps("https://g.example/x", sync_window=SyncWindow.weekly(
+        "02:00", "04:00", "Mon-Fri", "UTC"))))

@@ -63,8 +63,9 @@ def test_root_application_and_project_of_prod():
     assert project["sourceRepos"] == ["https://github.com/tripgen/k8s-manifests"]
     assert project["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "tripgen-prod"}]
     window = project["syncWindows"][0]
-    assert (window["kind"], window["schedule"], window["duration"], window["timeZone"]) == (
-        "allow", "0 2-4 * * 1-5", "2h", "Asia/Seoul")
+    # TRIPGEN.md 11: Mon-Fri 02:00-04:00 Seoul, opened once a day for 2h; manual syncs are the break-glass
+    assert (window["kind"], window["schedule"], window["duration"], window["timeZone"], window["manualSync"]) == (
+        "allow", "0 2 * * 1-5", "2h", "Asia/Seoul", True)
     emitted = {(o["apiVersion"].split("/")[0] if "/" in o["apiVersion"] else "", o["kind"])
                for c in synthesis("prod").charts if c.is_helm for o in c.objects}
     whitelisted = {(k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]
@@ -224,3 +225,68 @@ def test_diff_is_empty_on_main_and_shows_a_config_change(project_copy):
     assert proc.returncode == 1
     assert "--- a/charts/prod/trip-service/templates/rollout.yaml" in proc.stdout
     assert "-      scaleDownDelaySeconds: 1800\n+      scaleDownDelaySeconds: 900" in proc.stdout
+
+
+def _open_minutes(schedule: str, duration: str) -> set[tuple[int, int]]:
+    """(weekday 0=Sun, minute of the day) a window is open in a week, opening at every minute the
+    five-field schedule matches (numbers, ranges, lists; day-of-month and month '*'), as Argo CD does."""
+    def expand(field: str, top: int) -> set[int]:
+        if field == "*":
+            return set(range(top))
+        out: set[int] = set()
+        for part in field.split(","):
+            lo, _, hi = part.partition("-")
+            out |= set(range(int(lo), int(hi or lo) + 1))
+        return out
+
+    minute, hour, _dom, _month, dow = schedule.split()
+    length = int(duration[:-1]) * (60 if duration.endswith("h") else 1)
+    opened = set()
+    for day in expand(dow, 7):
+        for h in expand(hour, 24):
+            for m in expand(minute, 60):
+                for k in range(length):
+                    t = h * 60 + m + k
+                    opened.add(((day + t // 1440) % 7, t % 1440))
+    return opened
+
+
+def test_the_sync_window_means_what_it_says():
+    """Issue 21 #23: the seed's `0 2-4 * * 1-5` with 2h opens at 02:00, 03:00 and 04:00 (02:00-06:00);
+    SyncWindow.weekly writes the window a person means, and the config refuses the ambiguous form."""
+    from tripgen_cdk8s.lib.model import SyncWindow
+
+    meant = {(d, t) for d in range(1, 6) for t in range(120, 240)}  # Mon-Fri 02:00-03:59
+    assert _open_minutes("0 2-4 * * 1-5", "2h") != meant
+    assert max(t for _d, t in _open_minutes("0 2-4 * * 1-5", "2h")) == 6 * 60 - 1
+    w = SyncWindow.weekly(start="02:00", end="04:00", days="Mon-Fri", time_zone="Asia/Seoul", manual_sync=True)
+    assert (w.schedule, w.duration, w.manual_sync) == ("0 2 * * 1-5", "2h", True)
+    assert _open_minutes(w.schedule, w.duration) == meant
+    assert _open_minutes(SyncWindow.weekly("22:30", "23:15", "Sat,Sun", "UTC").schedule, "45m") == {
+        (d, t) for d in (0, 6) for t in range(22 * 60 + 30, 23 * 60 + 15)}
+    for bad in (("04:00", "02:00", "Mon-Fri"), ("2:00", "04:00", "Mon-Fri"), ("02:00", "04:00", "Monday")):
+        with pytest.raises(ValueError):
+            SyncWindow.weekly(*bad, time_zone="UTC")
+
+
+def test_the_ambiguous_schedule_is_refused_and_the_break_glass_is_the_overlay_s_choice():
+    import dataclasses
+
+    from tripgen_cdk8s.lib.errors import ConfigError
+    from tripgen_cdk8s.lib.model import SyncWindow
+    from tripgen_cdk8s.tripgen import overlays
+    from tripgen_cdk8s.tripgen.config import validate
+
+    prod = overlays.load(ROOT, "prod")
+    seed = SyncWindow(kind="allow", schedule="0 2-4 * * 1-5", duration="2h", time_zone="Asia/Seoul")
+    with pytest.raises(ConfigError) as err:
+        validate(dataclasses.replace(prod, gitops=dataclasses.replace(prod.gitops, sync_window=seed)))
+    assert err.value.field == "gitops.sync_window.schedule" and "02:00-06:00" in str(err.value)
+    no_glass = dataclasses.replace(prod.gitops.sync_window, manual_sync=False)
+    from tripgen_cdk8s.app import pipeline
+
+    synthesis = pipeline.synthesize(dataclasses.replace(prod, gitops=dataclasses.replace(
+        prod.gitops, sync_window=no_glass)).to_project())
+    [project] = [o for c in synthesis.charts for o in c.objects
+                 if o["kind"] == "AppProject" and o["metadata"]["name"] == "tripgen"]
+    assert project["spec"]["syncWindows"][0]["manualSync"] is False

@@ -126,8 +126,11 @@ config = Environment(
         target_revision="main",
         argocd_namespace="argocd",
         project="tripgen",
-        # DP 2.2.1: automated syncs only Monday-Friday 02:00-04:00 Seoul time.
-        sync_window=SyncWindow(kind="allow", schedule="0 2-4 * * 1-5", duration="2h", time_zone="Asia/Seoul"),
+        # DP 2.2.1: automated syncs only Monday-Friday 02:00-04:00 Seoul time (schedule 0 2 * * 1-5,
+        # duration 2h).  Break-glass for an approved hotfix outside the window: a manual sync
+        # (`argocd app sync tripgen-prod-<chart>`), which manual_sync allows (TRIPGEN.md section 11).
+        sync_window=SyncWindow.weekly(start="02:00", end="04:00", days="Mon-Fri", time_zone="Asia/Seoul",
+                                      manual_sync=True),
         platform_sync_wave=0,
     ),
     cache=CachePolicy(l1_ttl_seconds=300, l1_max_entries=2000, l2_ttl_seconds=1800),

@@ -86,6 +86,24 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
     return out
 
 
+def validate_project(project: Project) -> None:
+    """The project's own data: guardrails that can be checked, a sync window that means what it says."""
+    import re
+
+    g = project.guardrails
+    if isinstance(g.min_replicas, bool) or not isinstance(g.min_replicas, int) or not 1 <= g.min_replicas <= 1000:
+        raise ConfigError("guardrails.min_replicas", g.min_replicas, "allowed: an integer from 1 to 1000")
+    try:
+        re.compile(g.release_tag_pattern)
+    except (re.error, TypeError) as exc:
+        raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
+                          f"allowed: a regular expression ({exc})") from None
+    w = project.gitops.sync_window if project.gitops else None
+    if w is not None and not (len(w.schedule.split()) == 5 and w.opens_once_a_day()):
+        raise ConfigError("gitops.sync_window.schedule", w.schedule, "allowed: a five-field schedule that opens once "
+                          "a day (Argo CD opens the window at every match); SyncWindow.weekly(start, end, days, ...)")
+
+
 def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
     """Every problem of the environment's objects: the generic invariants, dead Ingress routes and
     the project's guardrails (one line each)."""
@@ -101,6 +119,7 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
 
     if sets and project.overrides is not None:
         project = project.overrides(sets)
+    validate_project(project)
     charts = build_charts(project)
     if sets and project.overrides is None:
         apply_values(charts, sets)

@@ -144,13 +144,59 @@ class SecretFile:
 
 
 
+DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
 @dataclass(frozen=True)
 class SyncWindow:
-    """An ArgoCD sync window: ``kind`` allow or deny, a cron ``schedule``, a ``duration`` such as
-    ``2h``, its ``time_zone``; ``applications`` (globs) default to all."""
+    """An ArgoCD sync window: ``kind`` allow or deny, a cron ``schedule`` at which the window opens,
+    how long it stays open (``duration`` such as ``2h``), its ``time_zone``; ``applications``
+    (globs) default to all.  ``manual_sync``: whether a person may still sync by hand while the
+    window blocks automated syncs (the break-glass for an approved hotfix); default False.
+
+    Argo CD opens the window at every time the schedule matches, for ``duration`` each: a schedule
+    of ``0 2-4 * * 1-5`` with ``2h`` opens at 02:00, 03:00 and 04:00 and allows 02:00-06:00.
+    :meth:`weekly` writes the schedule from what a person means (``02:00``-``04:00``, ``Mon-Fri``).
+    """
 
     kind: str
     schedule: str
     duration: str
     time_zone: str
     applications: tuple[str, ...] = ("*",)
+    manual_sync: bool = False
+
+    @classmethod
+    def weekly(cls, start: str, end: str, days: str, time_zone: str, *, kind: str = "allow",
+               manual_sync: bool = False, applications: tuple[str, ...] = ("*",)) -> SyncWindow:
+        """The window open from ``start`` to ``end`` (``HH:MM``, the same day; ``end`` after
+        ``start``) on ``days`` (``Mon-Fri``, ``Sat,Sun``, ``Mon``), in ``time_zone``: one opening per
+        day, at ``start``, lasting ``end - start``."""
+        import re
+
+        times = []
+        for label, text in (("start", start), ("end", end)):
+            m = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", text)
+            if not m:
+                raise ValueError(f"SyncWindow.weekly {label}: {text!r} is not HH:MM (00:00-23:59)")
+            times.append(int(m[1]) * 60 + int(m[2]))
+        if times[1] <= times[0]:
+            raise ValueError(f"SyncWindow.weekly: end {end} is not after start {start} (the same day)")
+        cron_days = []
+        for part in days.split(","):
+            ends = part.split("-")
+            if len(ends) > 2 or any(e not in DAYS for e in ends):
+                raise ValueError(f"SyncWindow.weekly days: {days!r}; allowed: names {', '.join(DAYS)}, ranges "
+                                 "such as Mon-Fri, lists such as Sat,Sun")
+            cron_days.append("-".join(str(DAYS.index(e)) for e in ends))
+        minutes = times[1] - times[0]
+        duration = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+        schedule = f"{times[0] % 60} {times[0] // 60} * * {','.join(cron_days)}"
+        return cls(kind=kind, schedule=schedule, duration=duration, time_zone=time_zone, applications=applications,
+                   manual_sync=manual_sync)
+
+    def opens_once_a_day(self) -> bool:
+        """Whether the schedule opens the window at one minute of one hour (so ``duration`` is the
+        whole window); a list, range or step in those fields opens it several times."""
+        minute, hour = self.schedule.split()[:2]
+        return minute.isdigit() and hour.isdigit()

@@ -746,6 +746,10 @@ def validate(env: Environment) -> Environment:
             _fail("gitops.sync_window.kind", w.kind, "allowed: allow, deny")
         _str("gitops.sync_window.schedule", w.schedule, re.compile(r"^\S+( \S+){4}$"), "a five-field cron schedule")
         _str("gitops.sync_window.duration", w.duration, re.compile(r"^[0-9]+[hm]$"), "a duration such as 2h")
+        if not w.opens_once_a_day():
+            _fail("gitops.sync_window.schedule", w.schedule, "allowed: a window that opens once a day (one minute "
+                  "and hour; Argo CD opens it at every match, so '0 2-4 * * 1-5' with 2h allows 02:00-06:00); "
+                  "write it as SyncWindow.weekly(start='02:00', end='04:00', days='Mon-Fri', ...)")
         _str("gitops.sync_window.time_zone", w.time_zone, TIME_ZONE, "an IANA time zone such as Asia/Seoul")
         for i, pattern in enumerate(w.applications):
             _str(f"gitops.sync_window.applications[{i}]", pattern, re.compile(r"^[a-z0-9*?][-a-z0-9*?.]{0,252}$"),

@@ -74,7 +74,7 @@ class ArgoProject(constructs.Construct):
             w = props.sync_window
             spec["syncWindows"] = [{"kind": w.kind, "schedule": w.schedule, "duration": w.duration,
                                     "applications": list(w.applications), "timeZone": w.time_zone,
-                                    "manualSync": False}]
+                                    "manualSync": w.manual_sync}]
         self.api_object = Resource(_chart(scope), api_version=ARGO_API, kind="AppProject", name=props.name,
                                    namespace=props.argocd_namespace, labels=props.labels, body={"spec": spec})
 
