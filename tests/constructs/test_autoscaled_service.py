@@ -125,7 +125,7 @@ def test_min_available_not_below_min_replicas_is_refused(min_available):
     chart = new_chart()
     service = services(chart)
     svc = service()
-    with pytest.raises(ValueError, match="must be below the minimum replicas"):
+    with pytest.raises(ValueError, match=r"demo/scale\.min_available: invalid value \d; 0 or more and below the minimum replicas"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(2, 5, 70, 80), min_available))
     assert svc.autoscaled is False  # nothing was marked
 
@@ -133,5 +133,5 @@ def test_min_available_not_below_min_replicas_is_refused(min_available):
 def test_max_below_min_replicas_is_refused():
     chart = new_chart()
     service = services(chart)
-    with pytest.raises(ValueError, match="max_replicas 2 is below min_replicas 3"):
+    with pytest.raises(ValueError, match=r"demo/scale\.scaling\.max_replicas: invalid value 2; at least min_replicas \(3\)"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HorizontalScaling(3, 2, 70, 80)))
