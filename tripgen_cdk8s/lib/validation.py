@@ -25,8 +25,10 @@ from .tools import tool_path
 
 Obj = dict[str, Any]
 BUILTIN_API_VERSIONS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
-                        "rbac.authorization.k8s.io/v1")
+                        "rbac.authorization.k8s.io/v1", "batch/v1")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
+POD_KINDS = (*WORKLOAD_KINDS, "Job", "CronJob")
+"""Every kind with a pod template (a Job's pods are run, not served: no Service selects them)."""
 
 
 def _name(o: Obj) -> str:
@@ -46,8 +48,19 @@ def _workloads(objs: list[Obj]) -> list[Obj]:
     return [o for o in objs if o["kind"] in WORKLOAD_KINDS]
 
 
+def _template(w: Obj) -> Obj:
+    """The pod template of a workload, Job or CronJob."""
+    spec = w["spec"]["jobTemplate"]["spec"] if w["kind"] == "CronJob" else w["spec"]
+    template: Obj = spec["template"]
+    return template
+
+
+def _pod_owners(objs: list[Obj]) -> list[Obj]:
+    return [o for o in objs if o["kind"] in POD_KINDS]
+
+
 def _pod_labels(w: Obj) -> dict[str, str]:
-    return dict(w["spec"]["template"]["metadata"].get("labels", {}))
+    return dict(_template(w).get("metadata", {}).get("labels", {}))
 
 
 # ---------------------------------------------------------------------------- schemas
@@ -178,15 +191,18 @@ def check_scale_targets(objs: list[Obj]) -> list[str]:
 
 
 def check_pod_references(objs: list[Obj]) -> list[str]:
-    """Every ServiceAccount, ConfigMap, SecretProviderClass and volume a pod uses exists."""
+    """Every ServiceAccount, ConfigMap (volumes, ``envFrom``, non-optional ``configMapKeyRef``),
+    SecretProviderClass and volume a pod (of a workload, Job or CronJob) uses exists; a
+    StatefulSet's claim templates count as volumes."""
     errors = []
     index = {(o["kind"], _ns(o), o["metadata"]["name"]) for o in objs}
-    for w in _workloads(objs):
-        ns, spec = _ns(w), w["spec"]["template"]["spec"]
+    for w in _pod_owners(objs):
+        ns, spec = _ns(w), _template(w)["spec"]
         sa = spec.get("serviceAccountName", "default")
         if sa != "default" and ("ServiceAccount", ns, sa) not in index:
             errors.append(f"{_name(w)}: ServiceAccount/{sa} does not exist")
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        claims = {c["metadata"]["name"] for c in w["spec"].get("volumeClaimTemplates", [])}
         for v in volumes.values():
             if "configMap" in v and ("ConfigMap", ns, v["configMap"]["name"]) not in index:
                 errors.append(f"{_name(w)}: volume {v['name']}: ConfigMap/{v['configMap']['name']} does not exist")
@@ -198,22 +214,30 @@ def check_pod_references(objs: list[Obj]) -> list[str]:
                 ref = src.get("configMapRef", {}).get("name")
                 if ref and ("ConfigMap", ns, ref) not in index:
                     errors.append(f"{_name(w)}: container {c['name']}: ConfigMap/{ref} does not exist")
+            for env in c.get("env", []):
+                key_ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if key_ref and not key_ref.get("optional") and ("ConfigMap", ns, key_ref["name"]) not in index:
+                    errors.append(f"{_name(w)}: container {c['name']}: env {env['name']}: "
+                                  f"ConfigMap/{key_ref['name']} does not exist")
             for m in c.get("volumeMounts", []):
-                if m["name"] not in volumes:
+                if m["name"] not in volumes and m["name"] not in claims:
                     errors.append(f"{_name(w)}: container {c['name']}: volume {m['name']} is not declared")
     return errors
 
 
 def check_ports(objs: list[Obj]) -> list[str]:
-    """Every probe port and Service targetPort names a declared container port."""
+    """Every probe port (HTTP, TCP, gRPC; of containers and native sidecars) and Service
+    targetPort names a declared container port."""
     errors = []
-    for w in _workloads(objs):
-        containers = w["spec"]["template"]["spec"]["containers"]
+    for w in _pod_owners(objs):
+        pod = _template(w)["spec"]
+        containers = pod["containers"] + [c for c in pod.get("initContainers", []) if c.get("restartPolicy") == "Always"]
         declared = {p.get("name") for c in containers for p in c.get("ports", [])} | {
             p["containerPort"] for c in containers for p in c.get("ports", [])}
         for c in containers:
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-                port = c.get(probe, {}).get("httpGet", {}).get("port")
+                handler = c.get(probe, {})
+                port = next((handler[k]["port"] for k in ("httpGet", "tcpSocket", "grpc") if k in handler), None)
                 if port is not None and port not in declared:
                     errors.append(f"{_name(w)}: {probe} port {port!r} is not a declared container port")
         for svc in objs:
@@ -228,7 +252,7 @@ def check_network_coverage(objs: list[Obj], require_default_deny: bool) -> list[
     """Every pod is selected by a NetworkPolicy, and (prod) by a default deny of both directions."""
     errors = []
     policies = [o for o in objs if o["kind"] == "NetworkPolicy"]
-    for w in _workloads(objs):
+    for w in _pod_owners(objs):
         labels = _pod_labels(w)
         selecting = [p for p in policies if _ns(p) == _ns(w)
                      and _matches(p["spec"]["podSelector"].get("matchLabels", {}), labels)]

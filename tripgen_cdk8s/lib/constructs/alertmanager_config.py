@@ -129,5 +129,6 @@ class AlertmanagerConfig(constructs.Construct):
             route["routes"] = [r.to_json() for r in props.routes]
         chart = HelmChart.of(scope)
         self.api_object = Resource(chart, api_version=API_VERSION, kind="AlertmanagerConfig", name=props.name,
-                                   namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                                   namespace=props.namespace or chart.target_namespace,
+                                   labels=dict(props.labels) or chart.standard_labels("monitoring"),
                                    body={"spec": {"route": route, "receivers": [r.to_json() for r in props.receivers]}})

@@ -153,7 +153,8 @@ class GrafanaDashboard(constructs.Construct):
         data = {self.file_name: self.json}
         self.config_map = Resource(chart, api_version="v1", kind="ConfigMap", name=props.name,
                                    namespace=props.namespace or chart.target_namespace,
-                                   labels={**props.labels, SIDECAR_LABEL: "1"}, annotations=annotations,
+                                   labels={**(dict(props.labels) or chart.standard_labels("dashboard")),
+                                           SIDECAR_LABEL: "1"}, annotations=annotations,
                                    body={"data": data})
         chart.bind_namespace_in(self.config_map, data, ("data",))  # query matchers follow .Release.Namespace
 

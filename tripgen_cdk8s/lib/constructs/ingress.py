@@ -62,7 +62,8 @@ class ApiIngress(constructs.Construct):
         for route in props.routes:
             self.add_route(route.path, route.backend)
         self.ingress = Resource(chart, api_version="networking.k8s.io/v1", kind="Ingress", name=props.name,
-                                namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                                namespace=props.namespace or chart.target_namespace,
+                                labels=dict(props.labels) or chart.standard_labels("ingress"),
                                 annotations=props.annotations, body=self._body)
 
     def add_route(self, path: str, backend: Routable) -> None:

@@ -95,8 +95,8 @@ class Job(PodWorkload):
     API_VERSION = "batch/v1"
 
     def __init__(self, scope: constructs.Construct, id: str, props: JobProps) -> None:
+        super().__init__(scope, id, props)
         hook = props.hook
-        super().__init__(scope, id, props, hook.annotations(hook.weight - 1) if hook is not None else None)
         if props.backoff_limit < 0:
             raise ConstructError.of(self, "backoff_limit", props.backoff_limit, "0 or more")
         self.job_props = props
@@ -104,3 +104,8 @@ class Job(PodWorkload):
         self.workload = Resource(self.helm_chart, api_version=self.API_VERSION, kind=self.KIND, name=props.name,
                                  namespace=self.namespace, labels=self.labels, annotations=annotations,
                                  body=lambda: {"spec": job_spec(self, props)})
+
+    def _support_annotations(self, props: PodProps) -> dict[str, str]:
+        """A hook's ServiceAccount, ConfigMap and NetworkPolicy: the same hook, one weight earlier."""
+        hook = props.hook if isinstance(props, JobProps) else None
+        return hook.annotations(hook.weight - 1) if hook is not None else {}

@@ -107,6 +107,7 @@ class AlertRules(constructs.Construct):
                           "labels": {**dict(a.labels), "severity": a.severity}, "annotations": annotations})
         spec: dict[str, Any] = {"groups": [{"name": props.group or f"{props.name}.rules", "rules": rules}]}
         self.rule = Resource(chart, api_version="monitoring.coreos.com/v1", kind="PrometheusRule", name=props.name,
-                             namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                             namespace=props.namespace or chart.target_namespace,
+                             labels=dict(props.labels) or chart.standard_labels("monitoring"),
                              body={"spec": spec})
         chart.bind_namespace_in(self.rule, spec, ("spec",))

@@ -103,8 +103,7 @@ class PodWorkload(constructs.Construct):
     workload: Resource
     """The workload object (Deployment, Job, CronJob, StatefulSet), set by the subclass."""
 
-    def __init__(self, scope: constructs.Construct, id: str, props: PodProps,
-                 support_annotations: Mapping[str, str] | None = None) -> None:
+    def __init__(self, scope: constructs.Construct, id: str, props: PodProps) -> None:
         super().__init__(scope, id)
         check_props(self, props)
         for p in props.ports:
@@ -124,7 +123,7 @@ class PodWorkload(constructs.Construct):
         self.selector = selector_labels(name=props.name, instance=chart.chart_name)
         self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
-        self.support_annotations: dict[str, str] = dict(support_annotations or {})
+        self.support_annotations: dict[str, str] = self._support_annotations(props)
         """Annotations of the objects the pods need first (ServiceAccount, ConfigMap, their
         NetworkPolicy): a hook's lower weight, for a Job run as a hook."""
         self.connections = Connections(self, on_call=self._add_callee_url)
@@ -144,6 +143,10 @@ class PodWorkload(constructs.Construct):
                                    body=lambda: {"data": dict(sorted(self.config.items()))}, namespace=ns,
                                    labels=self.labels, annotations=self.support_annotations)
         chart.on_synth(self._declare_values)
+
+    def _support_annotations(self, props: PodProps) -> dict[str, str]:
+        """The annotations of the objects the pods need first; none unless the kind runs as a hook."""
+        return {}
 
     # ------------------------------------------------------------------ intents
 
