@@ -67,8 +67,8 @@ class PropsError(ConfigError):
 _UNEXPECTED = re.compile(r"^(?P<cls>[\w.]+)\.__init__\(\) got an unexpected keyword argument '(?P<name>\w+)'$")
 _MISSING = re.compile(r"^(?P<cls>[\w.]+)\.__init__\(\) missing \d+ required (?:positional|keyword-only) "
                       r"arguments?: (?P<names>.+)$")
-_POSITIONAL = re.compile(r"^(?P<cls>[\w.]+)\.__init__\(\) takes (?P<n>\d+) positional arguments? but (?P<m>\d+) "
-                         r"(?:was|were) given$")
+_POSITIONAL = re.compile(r"^(?P<cls>[\w.]+)\.__init__\(\) takes (?:from \d+ to )?(?P<n>\d+) positional arguments? "
+                         r"but (?P<m>\d+) (?:was|were) given$")
 
 
 def _find_class(qualname: str, tb: TracebackType | None) -> type | None:

@@ -18,6 +18,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
+from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource
 
 SIDECAR_LABEL = "grafana_dashboard"
@@ -143,8 +144,10 @@ class GrafanaDashboard(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: GrafanaDashboardProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         if not props.dashboard.uid:
-            raise ValueError(f"dashboard {props.dashboard.title!r} needs a uid (the sidecar keys dashboards by it)")
+            raise ConstructError.of(self, "dashboard.uid", props.dashboard.uid,
+                                    f"dashboard {props.dashboard.title!r} needs a uid (the sidecar keys dashboards by it)")
         self.props = props
         self.json = dashboard_json(props.dashboard)
         self.file_name = props.file_name or f"{props.dashboard.uid}.json"

@@ -124,7 +124,7 @@ class MicroService(constructs.Construct):
         self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
         self.connections = Connections(self, on_call=self._add_callee_url)
-        self.scheduling = Scheduling(self.selector)
+        self.scheduling = Scheduling(self.selector, owner=self)
         self.autoscaled = False
         self.service_account_name = f"{props.name}-sa"
         self.config_map_name = f"{props.name}-config"

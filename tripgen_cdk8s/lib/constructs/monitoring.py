@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import constructs
 
+from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 
 
@@ -39,6 +40,7 @@ class ServiceScrape(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ServiceScrapeProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         t = props.target
         chart = HelmChart.of(scope)
         spec = {
@@ -95,6 +97,7 @@ class AlertRules(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: AlertRulesProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         chart = HelmChart.of(scope)
         self.props = props
         self.alerts = props.alerts

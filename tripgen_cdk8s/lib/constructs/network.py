@@ -45,6 +45,7 @@ class ServiceNetworkPolicy(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ServiceNetworkPolicyProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         w = props.workload
         self.workload = w
         chart = HelmChart.of(scope)

@@ -127,7 +127,7 @@ class PodWorkload(constructs.Construct):
         """Annotations of the objects the pods need first (ServiceAccount, ConfigMap, their
         NetworkPolicy): a hook's lower weight, for a Job run as a hook."""
         self.connections = Connections(self, on_call=self._add_callee_url)
-        self.scheduling = Scheduling(self.selector)
+        self.scheduling = Scheduling(self.selector, owner=self)
         self.autoscaled = False
         self.workload_kind = self.KIND
         self.workload_api_version = self.API_VERSION
