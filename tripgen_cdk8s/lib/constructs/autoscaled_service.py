@@ -113,7 +113,7 @@ class AutoscaledService(constructs.Construct):
         chart, sc, p = self.helm_chart, self.scaling, self.props
         v = chart.values
         v.describe("autoscaling", "Horizontal autoscaling (HPA or KEDA ScaledObject, exactly one per workload)")
-        v.add("autoscaling.minReplicas", sc.min_replicas, "Minimum number of replicas", minimum=0)
+        v.add("autoscaling.minReplicas", sc.min_replicas, "Minimum number of replicas", minimum=min(1, sc.min_replicas))
         v.add("autoscaling.maxReplicas", sc.max_replicas, "Maximum number of replicas", minimum=1)
         if sc.cpu_utilization is not None:
             v.add("autoscaling.targetCPUUtilizationPercentage", sc.cpu_utilization,
