@@ -311,3 +311,16 @@ def test_a_stateful_service_with_claim_templates_and_a_headless_service(tmp_path
 def test_a_stateful_service_needs_a_port():
     with pytest.raises(ConfigError, match=r"^demo/db\.ports: invalid value \(\); at least one port"):
         StatefulService(new_chart(), "db", StatefulServiceProps(name="db", image=IMAGE, resources=RESOURCES))
+
+
+def test_a_hook_whose_service_account_is_not_a_hook_breaks_an_invariant():
+    chart = new_chart()
+    job = Job(chart, "migrate", JobProps(name="migrate", image=IMAGE, resources=RESOURCES, hook=Hook.pre_sync()))
+    assert check_invariants(list(synth(chart).values())) == []
+    chart = new_chart()
+    job = Job(chart, "migrate", JobProps(name="migrate", image=IMAGE, resources=RESOURCES, hook=Hook.pre_sync()))
+    for key in list(job.service_account.annotations):
+        del job.service_account.annotations[key]
+    assert check_invariants(list(synth(chart).values())) == [
+        "Job/migrate: runs as a hook but ServiceAccount/migrate-sa is not a hook of the same phase with a lower sync "
+        "wave and hook weight; on a first sync it would not exist yet"]

@@ -286,6 +286,44 @@ def check_disruption_budgets(objs: list[Obj]) -> list[str]:
     return errors
 
 
+ARGOCD_HOOK = "argocd.argoproj.io/hook"
+ARGOCD_WAVE = "argocd.argoproj.io/sync-wave"
+HELM_HOOK = "helm.sh/hook"
+HELM_WEIGHT = "helm.sh/hook-weight"
+
+
+def check_hooks(objs: list[Obj]) -> list[str]:
+    """A pod run as a hook (Argo CD ``PreSync``..., Helm ``pre-install``...) finds its
+    ServiceAccount and ConfigMaps on the first sync: each one the chart defines is a hook of the same
+    phase with a lower sync wave and hook weight (the chart's other objects do not exist yet)."""
+    errors = []
+    index = {(o["kind"], _ns(o), o["metadata"]["name"]): o for o in objs}
+
+    def hook(o: Obj) -> tuple[str, str, int, int] | None:
+        a = o["metadata"].get("annotations", {})
+        if ARGOCD_HOOK not in a and HELM_HOOK not in a:
+            return None
+        return (a.get(ARGOCD_HOOK, ""), a.get(HELM_HOOK, ""), int(a.get(ARGOCD_WAVE, "0")), int(a.get(HELM_WEIGHT, "0")))
+
+    for w in _pod_owners(objs):
+        own = hook(w)
+        if own is None:
+            continue
+        spec = _template(w)["spec"]
+        needed = [("ServiceAccount", spec.get("serviceAccountName", "default"))]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            needed += [("ConfigMap", e["configMapRef"]["name"]) for e in c.get("envFrom", []) if "configMapRef" in e]
+        for kind, name in dict.fromkeys(needed):
+            dep = index.get((kind, _ns(w), name))
+            if dep is None:
+                continue
+            theirs = hook(dep)
+            if theirs is None or theirs[:2] != own[:2] or theirs[2] >= own[2] or theirs[3] >= own[3]:
+                errors.append(f"{_name(w)}: runs as a hook but {kind}/{name} is not a hook of the same phase with "
+                              "a lower sync wave and hook weight; on a first sync it would not exist yet")
+    return errors
+
+
 def check_unique(objs: list[Obj]) -> list[str]:
     """No two objects share kind, namespace and name."""
     seen: dict[tuple[str, str | None, str], int] = {}
@@ -297,10 +335,10 @@ def check_unique(objs: list[Obj]) -> list[str]:
 
 def check_invariants(objs: list[Obj]) -> list[str]:
     """The cross-object invariants that need no tool: selectors, scale targets, pod references,
-    ports, PDB floors and unique names (``synth`` of a Project runs them)."""
+    ports, PDB floors, hooks' dependencies and unique names (``synth`` of a Project runs them)."""
     errors: list[str] = []
     for check in (check_selectors, check_scale_targets, check_pod_references, check_ports, check_disruption_budgets,
-                  check_unique):
+                  check_hooks, check_unique):
         errors += check(objs)
     return errors
 
