@@ -27,6 +27,7 @@ _EXPORTS = {
     "Project": "lib.project", "ProjectSynthesis": "lib.project", "synthesize": "lib.project",
     "ConfigError": "lib.errors", "ConstructError": "lib.errors", "PropsError": "lib.errors",
     "user_error": "lib.errors", "check_props": "lib.errors", "JsonPatch": "lib.helmchart",
+    "resources_of": "lib.helmchart", "resource_of": "lib.helmchart",
     # value types
     "Image": "lib.model", "Resources": "lib.model", "ResourceAmounts": "lib.model",
     "HorizontalScaling": "lib.model", "KedaScaling": "lib.model", "PodsMetric": "lib.model",
@@ -80,7 +81,7 @@ __all__ = [
     "ServiceNetworkPolicyProps", "ServiceScrape", "ServiceScrapeProps", "StatefulService",
     "StatefulServiceProps", "Strategy", "SyncWindow", "SynthesizedChart", "Toleration", "VolumeClaim",
     "Worker", "WorkerProps", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "check_props", "nginx_annotations",
-    "synthesize", "user_error",
+    "resource_of", "resources_of", "synthesize", "user_error",
 ]
 
 
@@ -168,7 +169,16 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         nginx_annotations,
     )
     from .lib.errors import ConfigError, ConstructError, PropsError, check_props, user_error
-    from .lib.helmchart import ChartValues, HelmChart, HelmChartProps, JsonPatch, Resource, SynthesizedChart
+    from .lib.helmchart import (
+        ChartValues,
+        HelmChart,
+        HelmChartProps,
+        JsonPatch,
+        Resource,
+        SynthesizedChart,
+        resource_of,
+        resources_of,
+    )
     from .lib.model import (
         ExternalMetric,
         HorizontalScaling,

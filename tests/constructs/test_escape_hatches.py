@@ -119,3 +119,18 @@ def test_a_raw_object_is_added_with_the_chart_namespace_and_standard_labels(tmp_
 def test_a_raw_object_needs_its_identity():
     with pytest.raises(ConfigError, match=r"^demo\.add_object: .*a manifest with kind, metadata\.name$"):
         new_chart().add_object({"apiVersion": "v1"})
+
+
+def test_every_construct_reaches_its_objects_through_public_accessors():
+    from tripgen_cdk8s import AutoscaledService, AutoscaledServiceProps, HorizontalScaling, resource_of, resources_of
+
+    chart = new_chart()
+    svc = services(chart)()
+    scaled = AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(2, 4, 70)))
+    assert [r.key for r in resources_of(svc)] == [("ServiceAccount", "demo-sa"), ("ConfigMap", "demo-config"),
+                                                  ("Deployment", "demo"), ("Service", "demo")]
+    resource_of(scaled, "PodDisruptionBudget").add_json_patch(JsonPatch.add("/metadata/annotations", {"a": "b"}))
+    assert synth(chart)[("PodDisruptionBudget", "demo")]["metadata"]["annotations"] == {"a": "b"}
+    with pytest.raises(ConfigError, match=r"^demo/scale\.resource: invalid value 'Ingress/\*'; exactly one match among "
+                                          r"HorizontalPodAutoscaler/demo, PodDisruptionBudget/demo \(0 found\)$"):
+        resource_of(scaled, "Ingress")

@@ -519,3 +519,26 @@ class SynthesizedChart:
             objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
             keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
             helper_prefix=chart.helper_prefix)
+
+
+def resources_of(construct: object) -> list[Resource]:
+    """The objects ``construct`` emitted, in the order it holds them (its public :class:`Resource`
+    attributes and lists of them: ``svc.workload``, ``grant.bindings``...), each once."""
+    found: dict[int, Resource] = {}
+    for value in vars(construct).values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Resource):
+                found.setdefault(id(item), item)
+    return list(found.values())
+
+
+def resource_of(construct: object, kind: str, name: str = "") -> Resource:
+    """The one object of ``kind`` (and ``name``, when given) that ``construct`` emitted, for a
+    :meth:`Resource.add_json_patch`; none or several is a ConfigError listing what it has."""
+    hits = [r for r in resources_of(construct) if r.kind == kind and (not name or r.name == name)]
+    if len(hits) != 1:
+        node = getattr(construct, "node", None)
+        have = ", ".join(f"{r.kind}/{r.name}" for r in resources_of(construct)) or "nothing"
+        raise ConfigError(f"{node.path if node is not None else construct}.resource", f"{kind}/{name or '*'}",
+                          f"exactly one match among {have} ({len(hits)} found)")
+    return hits[0]
