@@ -36,7 +36,13 @@ from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.lib.helm import chart_files
 from tripgen_cdk8s.lib.helmchart import HelmChart, SynthesizedChart
 from tripgen_cdk8s.lib.model import IpBlock, KedaScaling
-from tripgen_cdk8s.lib.validation import check_builtin_schemas, check_helm, check_invariants
+from tripgen_cdk8s.lib.validation import (
+    CRD_DIR,
+    check_builtin_schemas,
+    check_custom_resources,
+    check_helm,
+    check_invariants,
+)
 
 RESTRICTED = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
               "runAsUser": 10001, "runAsGroup": 10001, "capabilities": {"drop": ["ALL"]},
@@ -61,13 +67,13 @@ def worker(chart: HelmChart, **props) -> Worker:
 
 
 def round_trip(chart: HelmChart, tmp_path: Path) -> list[str]:
-    """Schemas, invariants and helm lint + the exact round trip of the chart."""
+    """Schemas (built-in and CRDs, strict), invariants and helm lint + the exact round trip of the chart."""
     synthesized = SynthesizedChart.of(chart, "test")
     for path, text in chart_files(synthesized).items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text)
     objs = synthesized.objects
-    return (check_builtin_schemas(objs) + check_invariants(objs)
+    return (check_builtin_schemas(objs) + check_custom_resources(objs, CRD_DIR) + check_invariants(objs)
             + check_helm(str(HELM), tmp_path, chart.chart_name, objs, chart.target_namespace))
 
 
