@@ -330,3 +330,11 @@ def test_a_hook_whose_service_account_is_not_a_hook_breaks_an_invariant():
     assert check_invariants(list(synth(chart).values())) == [
         "Job/migrate: runs as a hook but ServiceAccount/migrate-sa is not a hook of the same phase with a lower sync "
         "wave and hook weight; on a first sync it would not exist yet"]
+
+
+def test_two_workloads_sharing_a_values_key_with_different_defaults_is_a_config_error():
+    chart = new_chart()
+    worker(chart, id="a", name="a", values_key="shared")
+    worker(chart, id="b", name="b", values_key="shared", replicas=2)
+    with pytest.raises(ConfigError, match=r"^values\.shared\.replicaCount: invalid value 2; one default per value"):
+        synth(chart)

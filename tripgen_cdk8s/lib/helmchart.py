@@ -61,7 +61,9 @@ class ChartValues:
     def add(self, key: str, default: Any, description: str, **schema: Any) -> Any:
         """Declare the value ``key``; returns ``default`` so callers can use it inline."""
         if key in self.params and self.params[key].default != default:
-            raise ValueError(f"value {key} declared twice with different defaults")
+            raise ConfigError(f"values.{key}", default, f"one default per value: {key} declared twice with different "
+                              f"defaults ({self.params[key].default!r} first); give the second workload its own "
+                              "values_key, or put it in its own chart")
         if "type" not in schema:
             schema["type"] = _json_type(default)
         self.params[key] = ValueParam(key, default, description, schema)
