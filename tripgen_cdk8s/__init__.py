@@ -1,5 +1,6 @@
 """tripgen-cdk8s: typed cdk8s constructs that generate Helm charts with real values, a schema and
-an exact round trip; and TripGen's charts, built on them.
+an exact round trip, the application model every app's environments share (guardrails, GitOps,
+releases, overrides, review output); and TripGen's charts, built on them.
 
 The public API of the generic layer is importable from here::
 
@@ -24,7 +25,11 @@ _EXPORTS = {
     # the chart, its objects and values, the project an overlay defines
     "HelmChart": "lib.helmchart", "HelmChartProps": "lib.helmchart", "Resource": "lib.helmchart",
     "ChartValues": "lib.helmchart", "SynthesizedChart": "lib.helmchart",
-    "Project": "lib.project", "ProjectSynthesis": "lib.project", "synthesize": "lib.project",
+    # the application model: one environment of an app, its guardrails, GitOps and releases
+    "Project": "app.model", "Guardrails": "app.model", "GitOps": "app.model", "Destination": "app.model",
+    "NodePool": "app.model",
+    "EnvironmentSynthesis": "app.pipeline", "synthesize": "app.pipeline",
+    "load_releases": "app.releases", "Releases": "app.releases",
     "ConfigError": "lib.errors", "ConstructError": "lib.errors", "PropsError": "lib.errors",
     "user_error": "lib.errors", "check_props": "lib.errors", "JsonPatch": "lib.helmchart",
     "resources_of": "lib.helmchart", "resource_of": "lib.helmchart",
@@ -70,18 +75,19 @@ __all__ = [
     "AppNamespaceProps", "ArgoApplication", "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps",
     "AutoscaledService", "AutoscaledServiceProps", "ChartValues", "ClusterRoleGrant",
     "ClusterRoleGrantProps", "ConfigError", "Connections", "ConstructError", "Container", "ContainerPort",
-    "CronJob", "CronJobProps", "EnvFrom", "EnvValue", "ExternalMetric", "GrafanaDashboard",
-    "GrafanaDashboardProps", "HelmChart", "HelmChartProps", "Hook", "HorizontalScaling", "Image",
-    "IngressRoute", "IpBlock", "Job", "JobProps", "JsonPatch", "KedaScaling", "KeyVaultAccess",
-    "MicroService", "MicroServiceProps", "NamespaceNetworkPolicies", "NamespacePoliciesProps",
-    "ObjectMetric", "PodProps", "PodWorkload", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret",
-    "PrivateEndpointSecretProps", "Probe", "Project", "ProjectSynthesis", "PropsError", "Receiver",
-    "Resource", "ResourceAmounts", "ResourceKind", "Resources", "Route", "Scalable", "Scheduling",
-    "SecretFile", "SecretKey", "SecretProviderClass", "SecretProviderClassProps", "ServiceNetworkPolicy",
-    "ServiceNetworkPolicyProps", "ServiceScrape", "ServiceScrapeProps", "StatefulService",
-    "StatefulServiceProps", "Strategy", "SyncWindow", "SynthesizedChart", "Toleration", "VolumeClaim",
-    "Worker", "WorkerProps", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "check_props", "nginx_annotations",
-    "resource_of", "resources_of", "synthesize", "user_error",
+    "CronJob", "CronJobProps", "Destination", "EnvFrom", "EnvValue", "EnvironmentSynthesis",
+    "ExternalMetric", "GitOps", "GrafanaDashboard", "GrafanaDashboardProps", "Guardrails", "HelmChart",
+    "HelmChartProps", "Hook", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "Job", "JobProps",
+    "JsonPatch", "KedaScaling", "KeyVaultAccess", "MicroService", "MicroServiceProps",
+    "NamespaceNetworkPolicies", "NamespacePoliciesProps", "NodePool", "ObjectMetric", "PodProps",
+    "PodWorkload", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret", "PrivateEndpointSecretProps",
+    "Probe", "Project", "PropsError", "Receiver", "Releases", "Resource", "ResourceAmounts", "ResourceKind",
+    "Resources", "Route", "Scalable", "Scheduling", "SecretFile", "SecretKey", "SecretProviderClass",
+    "SecretProviderClassProps", "ServiceNetworkPolicy", "ServiceNetworkPolicyProps", "ServiceScrape",
+    "ServiceScrapeProps", "StatefulService", "StatefulServiceProps", "Strategy", "SyncWindow",
+    "SynthesizedChart", "Toleration", "VolumeClaim", "Worker", "WorkerProps", "ZoneSpreadPolicy",
+    "ZoneSpreadPolicyProps", "check_props", "load_releases", "nginx_annotations", "resource_of",
+    "resources_of", "synthesize", "user_error",
 ]
 
 
@@ -100,6 +106,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .app.model import Destination, GitOps, Guardrails, NodePool, Project
+    from .app.pipeline import EnvironmentSynthesis, synthesize
+    from .app.releases import Releases, load_releases
     from .lib.azure import (
         KeyVaultAccess,
         PrivateEndpointSecret,
@@ -193,4 +202,3 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SyncWindow,
         Toleration,
     )
-    from .lib.project import Project, ProjectSynthesis, synthesize

@@ -11,8 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from ..app.model import DIGEST as DIGEST
+from ..app.model import IMAGE_TAG as IMAGE_TAG
+from ..app.model import Guardrails as GenericGuardrails
 from ..lib.errors import ConfigError
 
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
@@ -28,8 +31,6 @@ DNS_LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # A service name is also the prefix of <name>-secrets, <name>-config, ...: keep room for suffixes.
 SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -51,7 +52,6 @@ VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]{1,60}$")
 # The writer's placeholder form (tripgen_cdk8s.helm.PLACEHOLDER_PREFIX): refused in config text.
 PLACEHOLDER_FORM = "TRIPGENHELMBINDING"
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-MUTABLE_TAGS = ("latest", "stable", "main", "master", "dev", "prod")
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,9 @@ class Delivery:
 
 @dataclass(frozen=True)
 class GitOps:
-    """Where ArgoCD runs and which repository and revision it syncs (TRIPGEN.md section 11)."""
+    """Where ArgoCD runs, which repository and revision it syncs (TRIPGEN.md section 11), and the
+    cluster it deploys to: ``destination_server`` (default the cluster Argo CD runs in), or a
+    cluster registered in Argo CD by ``destination_name``."""
 
     repo_url: str = "https://github.com/tripgen/k8s-manifests"
     target_revision: str = "main"
@@ -230,6 +232,8 @@ class GitOps:
     project: str = "tripgen"
     sync_window: SyncWindow | None = None
     platform_sync_wave: int = 0
+    destination_server: str = "https://kubernetes.default.svc"
+    destination_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -304,22 +308,15 @@ class Telemetry:
 
 
 @dataclass(frozen=True)
-class Guardrails:
-    """Rules an environment enforces on its own config, stated as data (prod sets them in its
-    overlay; the defaults enforce nothing beyond validity).
+class Guardrails(GenericGuardrails):
+    """The application model's guardrails (:class:`tripgen_cdk8s.app.model.Guardrails`: immutable
+    image tags, digests, the replica floor, default deny, PDBs, resources, probes), checked on the
+    objects of every app, plus TripGen's own:
 
-    ``immutable_image_tags``: refuse mutable tags (``latest``, ``stable``, ...); default False.
-    ``min_replicas``: the replica floor of every workload (``replicas``, or ``scaling.min_replicas``
-    of an autoscaled one); default 1.
-    ``require_default_deny``: ``network_policy`` must be ``default-deny`` and ``validate`` checks
-    that every pod is selected by the default deny; default False.
     ``ingress_kinds``: the ingress config classes allowed (``AppGatewayIngress``, ``NginxIngress``);
     default () = any.
     """
 
-    immutable_image_tags: bool = False
-    min_replicas: int = 1
-    require_default_deny: bool = False
     ingress_kinds: tuple[str, ...] = ()
 
 
@@ -353,6 +350,12 @@ class Environment:
     delivery: Delivery = field(default_factory=Delivery)
     gitops: GitOps = field(default_factory=GitOps)
     telemetry: Telemetry | None = None
+
+    def to_project(self) -> Any:
+        """This environment as the application model's Project (TripGen's conventions applied)."""
+        from .app import to_project
+
+        return to_project(self)
 
     def service(self, name: str) -> ServiceConfig:
         """The service called ``name``; ConfigError if there is none."""
@@ -465,9 +468,12 @@ def _validate_image(path: str, image: Image, env: Environment) -> None:
     # The tag is the chart's appVersion and so the app.kubernetes.io/version label.
     _str(f"{path}.tag", image.tag, LABEL_VALUE, "a tag that is also a Kubernetes label value: at most 63 "
          "characters, letters, digits, '.', '_', '-', starting and ending with a letter or digit")
-    if env.guardrails.immutable_image_tags and image.tag.lower() in MUTABLE_TAGS:
-        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: an immutable release tag, "
-              f"not {'/'.join(MUTABLE_TAGS)}")
+    g = env.guardrails
+    if g.immutable_image_tags and not image.digest and not re.match(g.release_tag_pattern, image.tag):
+        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: a release tag matching "
+              f"{g.release_tag_pattern}, or a digest")
+    if g.require_digest and not image.digest:
+        _fail(f"{path}.digest", image.digest, "allowed with guardrails.require_digest: sha256:<64 hex digits>")
     if image.digest and not DIGEST.match(image.digest):
         _fail(f"{path}.digest", image.digest, "allowed: empty or sha256:<64 hex digits>")
     if image.pull_policy not in PULL_POLICIES:
