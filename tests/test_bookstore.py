@@ -370,3 +370,20 @@ def test_rendered_objects_match_snapshot(chart, objects_snapshot):
     assert render_snapshot(chart, rendered(chart)[1]) == objects_snapshot, (
         "the rendered objects of the bookstore example differ from the reviewed snapshot; if intended, run "
         ".venv/bin/python -m pytest tests/test_bookstore.py -n 0 --snapshot-update and review the diff")
+
+
+STANDARD_LABELS = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                   "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "helm.sh/chart"}
+
+
+def test_every_rendered_object_carries_the_standard_labels_with_the_release_values():
+    for chart in CHART_NAMES:
+        for o in rendered(chart, "elsewhere")[1]:
+            labels = o["metadata"].get("labels", {})
+            assert STANDARD_LABELS <= set(labels), f"{chart}: {key(o)} lacks {STANDARD_LABELS - set(labels)}"
+            assert labels["app.kubernetes.io/instance"] == chart and labels["helm.sh/chart"] == f"{chart}-0.1.0"
+
+
+def test_the_quota_and_limit_range_names_are_the_same_in_any_namespace():
+    names = {key(o) for o in rendered("bookstore-platform", "elsewhere")[1]}
+    assert {("ResourceQuota", "requests-quota"), ("LimitRange", "container-defaults")} <= names

@@ -162,7 +162,9 @@ def test_dashboard_construct_needs_a_uid_and_labels_the_config_map():
     GrafanaDashboard(chart, "ok", GrafanaDashboardProps(name="y", namespace="ns", dashboard=build(
         "T", "t-uid", tags=[], description="", rows=[])))
     [cm] = cdk8s.Testing.synth(chart)
-    assert cm["metadata"]["labels"] == {"grafana_dashboard": "1"} and "annotations" not in cm["metadata"]
+    # without labels of its own it carries the chart's standard labels, plus the sidecar's
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1" and "annotations" not in cm["metadata"]
+    assert cm["metadata"]["labels"]["app.kubernetes.io/component"] == "dashboard"
     assert list(cm["data"]) == ["t-uid.json"]
 
 

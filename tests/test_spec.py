@@ -163,9 +163,9 @@ def test_zone_spread_node_pool_and_toleration(name):
 
 
 def test_quota_and_limit_range():
-    quota = find("prod", "ResourceQuota", f"{NS}-quota")["spec"]["hard"]
+    quota = find("prod", "ResourceQuota", "requests-quota")["spec"]["hard"]
     assert quota == {"requests.cpu": "36", "requests.memory": "120Gi"}
-    assert find("prod", "LimitRange", f"{NS}-limits")["spec"]["limits"][0]["type"] == "Container"
+    assert find("prod", "LimitRange", "container-defaults")["spec"]["limits"][0]["type"] == "Container"
 
 
 # ---------------------------------------------------------------- 5. pod security
@@ -364,11 +364,13 @@ def test_promql_parser_rejects_garbage():
 
 
 def test_rbac_of_the_seed():
-    assert {o["metadata"]["name"] for o in objects("prod", "ClusterRole")} == {"application-reader",
-                                                                                "application-writer"}
+    # cluster-scoped, so named per environment: two environments in one cluster never share one
+    assert {o["metadata"]["name"] for o in objects("prod", "ClusterRole")} == {f"{NS}-application-reader",
+                                                                                f"{NS}-application-writer"}
     bindings = {o["metadata"]["name"]: o for o in objects("prod", "RoleBinding")}
     reader = bindings["user-service-sa-application-reader"]
-    assert reader["roleRef"]["name"] == "application-reader" and reader["subjects"][0]["name"] == "user-service-sa"
+    assert reader["roleRef"]["name"] == f"{NS}-application-reader"
+    assert reader["subjects"][0]["name"] == "user-service-sa"
     assert bindings["deployment-sa-application-writer"]["subjects"][0]["name"] == "deployment-sa"
     assert find("prod", "ServiceAccount", "deployment-sa")["automountServiceAccountToken"] is False
 

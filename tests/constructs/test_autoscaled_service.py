@@ -6,6 +6,7 @@ import pytest
 from construct_helpers import new_chart, services, synth
 
 from tripgen_cdk8s.lib.constructs import AutoscaledService, AutoscaledServiceProps, Scalable, Strategy
+from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.lib.model import HorizontalScaling, KedaScaling, PodsMetric
 
 HPA = HorizontalScaling(2, 6, 70, 80)
@@ -125,7 +126,7 @@ def test_min_available_not_below_min_replicas_is_refused(min_available):
     chart = new_chart()
     service = services(chart)
     svc = service()
-    with pytest.raises(ValueError, match="must be below the minimum replicas"):
+    with pytest.raises(ValueError, match=r"demo/scale\.min_available: invalid value \d; 0 or more and below the minimum replicas"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(2, 5, 70, 80), min_available))
     assert svc.autoscaled is False  # nothing was marked
 
@@ -133,5 +134,71 @@ def test_min_available_not_below_min_replicas_is_refused(min_available):
 def test_max_below_min_replicas_is_refused():
     chart = new_chart()
     service = services(chart)
-    with pytest.raises(ValueError, match="max_replicas 2 is below min_replicas 3"):
+    with pytest.raises(ValueError, match=r"demo/scale\.scaling\.max_replicas: invalid value 2; at least min_replicas \(3\)"):
         AutoscaledService(chart, "scale", AutoscaledServiceProps(service(), HorizontalScaling(3, 2, 70, 80)))
+
+
+# ---------------------------------------------------------------------------- any metric mix, optional PDB
+
+
+def test_an_hpa_on_custom_object_and_external_metrics_only(tmp_path):
+    from test_workloads import round_trip
+
+    from tripgen_cdk8s.lib.model import ExternalMetric, ObjectMetric
+
+    chart = new_chart()
+    svc = services(chart)(replicas=2)
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(svc, HorizontalScaling(
+        2, 8, pods_metrics=(PodsMetric("inflight", 10),),
+        object_metrics=(ObjectMetric("requests_per_second", "networking.k8s.io/v1", "Ingress", "web", "100"),),
+        external_metrics=(ExternalMetric("queue_messages", "30", average=True, selector={"queue": "jobs"}),))))
+    objs = synth(chart)
+    metrics = objs[("HorizontalPodAutoscaler", "demo")]["spec"]["metrics"]
+    assert [m["type"] for m in metrics] == ["Pods", "Object", "External"]
+    assert metrics[1]["object"] == {
+        "describedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "web"},
+        "metric": {"name": "requests_per_second"}, "target": {"type": "Value", "value": "100"}}
+    assert metrics[2]["external"] == {"metric": {"name": "queue_messages", "selector": {"matchLabels": {"queue": "jobs"}}},
+                                      "target": {"type": "AverageValue", "averageValue": "30"}}
+    assert not any(k.startswith("autoscaling.target") for k in chart.values.params)
+    assert round_trip(chart, tmp_path) == []
+
+
+def test_cpu_only_hpa_binds_its_one_resource_metric():
+    chart = new_chart()
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), HorizontalScaling(2, 4, memory_utilization=75)))
+    objs = synth(chart)
+    [metric] = objs[("HorizontalPodAutoscaler", "demo")]["spec"]["metrics"]
+    assert metric["resource"]["name"] == "memory"
+    [b] = [b for b in chart.values.bindings[("HorizontalPodAutoscaler", "demo")] if b.key.startswith("autoscaling.target")]
+    assert (b.path, b.key) == (("spec", "metrics", 0, "resource", "target", "averageUtilization"),
+                               "autoscaling.targetMemoryUtilizationPercentage")
+
+
+def test_keda_without_cpu_or_memory_triggers_and_without_a_trigger_at_all():
+    chart = new_chart()
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), KedaScaling(2, 5, triggers=(QUEUE,))))
+    assert [t["type"] for t in synth(chart)[("ScaledObject", "demo")]["spec"]["triggers"]] == ["azure-servicebus"]
+    chart = new_chart()
+    with pytest.raises(ConfigError, match=r"demo/scale\.scaling: invalid value 'KedaScaling'; at least one trigger"):
+        AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), KedaScaling(2, 5)))
+
+
+def test_the_pdb_is_optional_or_max_unavailable_for_a_minimum_of_one():
+    chart = new_chart()
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), HorizontalScaling(1, 3, 70),
+                                                             disruption_budget=False))
+    objs = synth(chart)
+    assert ("PodDisruptionBudget", "demo") not in objs and "podDisruptionBudget.minAvailable" not in chart.values.params
+    chart = new_chart()
+    AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), HorizontalScaling(1, 3, 70),
+                                                             max_unavailable=1))
+    pdb = synth(chart)[("PodDisruptionBudget", "demo")]["spec"]
+    assert pdb["maxUnavailable"] == 1 and "minAvailable" not in pdb
+    assert chart.values.params["podDisruptionBudget.maxUnavailable"].default == 1
+
+
+def test_a_minimum_of_one_with_the_default_budget_tells_the_user_what_to_say():
+    chart = new_chart()
+    with pytest.raises(ConfigError, match="min_available=0|max_unavailable=1|disruption_budget=False"):
+        AutoscaledService(chart, "scale", AutoscaledServiceProps(services(chart)(), HorizontalScaling(1, 3, 70)))

@@ -178,7 +178,7 @@ def test_a_config_key_set_twice_to_different_values_is_refused():
     service = services(chart)
     svc = service(config={"A": "1"})
     svc.add_config("A", "1")  # the same value again is fine
-    with pytest.raises(ValueError, match="config A set twice"):
+    with pytest.raises(ValueError, match=r"demo/demo\.config\.A: .*already set to"):
         svc.add_config("A", "2")
 
 
@@ -212,7 +212,7 @@ def test_add_volume_mounts_it_and_refuses_a_second_volume_of_the_same_name():
     service = services(chart)
     svc = service(writable_paths=())
     svc.add_volume({"name": "data", "emptyDir": {}}, {"name": "data", "mountPath": "/data"})
-    with pytest.raises(ValueError, match="volume data added twice"):
+    with pytest.raises(ValueError, match=r"demo/demo\.volumes: invalid value 'data'; each volume name once"):
         svc.add_volume({"name": "data", "emptyDir": {}}, {"name": "data", "mountPath": "/other"})
     objs = synth(chart)
     assert pod_of(objs)["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
@@ -246,7 +246,7 @@ def test_a_secret_alias_mounted_twice_is_refused():
     service = services(chart)
     svc = service()
     svc.add_secret_file(SecretFile("db", "password", "P"))
-    with pytest.raises(ValueError, match="secret file P mounted twice"):
+    with pytest.raises(ValueError, match=r"\.secret_files: invalid value 'P'; each alias once"):
         svc.add_secret_file(SecretFile("db", "other", "P"))
 
 
@@ -255,9 +255,9 @@ def test_secret_files_from_a_second_source_are_refused():
     service = services(chart)
     svc = service()
     svc.add_secret_file(SecretFile("db", "password", "P"))
-    with pytest.raises(ValueError, match="come from Secret db, not also Secret other"):
+    with pytest.raises(ValueError, match="invalid value 'Secret other'; one source per service; they come from Secret db"):
         svc.add_secret_file(SecretFile("other", "k", "Q"))
-    with pytest.raises(ValueError, match="not also csi"):
+    with pytest.raises(ValueError, match="invalid value .csi.*one source per service"):
         svc.mount_secrets("csi", {"csi": {}})
 
 

@@ -143,4 +143,4 @@ def test_allow_all_policy():
         assert objs[("NetworkPolicy", name)]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
                                                          "ingress": [{}], "egress": [{}]}
     assert objs[("NetworkPolicy", "open")]["metadata"]["labels"] == {"a": "b"}
-    assert "labels" not in objs[("NetworkPolicy", "allow-all")]["metadata"]
+    assert objs[("NetworkPolicy", "allow-all")]["metadata"]["labels"]["app.kubernetes.io/component"] == "network"

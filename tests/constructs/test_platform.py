@@ -15,17 +15,17 @@ def test_objects_in_order():
     assert platform.node.id == "platform" and len(platform.bindings) == 3
     objs = synth(chart)
     assert list(objs) == [
-        ("Namespace", "ns"), ("ResourceQuota", "ns-quota"), ("LimitRange", "ns-limits"),
-        ("ClusterRole", "application-reader"), ("ClusterRole", "application-writer"),
+        ("Namespace", "ns"), ("ResourceQuota", "requests-quota"), ("LimitRange", "container-defaults"),
+        ("ClusterRole", "ns-application-reader"), ("ClusterRole", "ns-application-writer"),
         ("ServiceAccount", "deployment-sa"), ("RoleBinding", "deployment-sa-application-writer"),
         ("RoleBinding", "user-service-sa-application-reader"), ("RoleBinding", "trip-service-sa-application-reader")]
-    assert objs[("ClusterRole", "application-reader")]["rules"] == list(READER_RULES)
-    assert objs[("ClusterRole", "application-writer")]["rules"] == list(WRITER_RULES)
+    assert objs[("ClusterRole", "ns-application-reader")]["rules"] == list(READER_RULES)
+    assert objs[("ClusterRole", "ns-application-writer")]["rules"] == list(WRITER_RULES)
     sa = objs[("ServiceAccount", "deployment-sa")]
     assert sa["metadata"] == {"name": "deployment-sa", "namespace": "ns", "labels": {"team": "platform"}}
     assert sa["automountServiceAccountToken"] is False
     rb = objs[("RoleBinding", "deployment-sa-application-writer")]
-    assert rb["roleRef"]["name"] == "application-writer"
+    assert rb["roleRef"]["name"] == "ns-application-writer"
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "deployment-sa", "namespace": "ns"}]
     assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs.values())
 
@@ -35,8 +35,8 @@ def test_without_quota_or_readers():
     TripGenPlatform(chart, "platform", PlatformProps(namespace="ns", pod_security="baseline"))
     objs = synth(chart)
     assert list(objs) == [
-        ("Namespace", "ns"), ("LimitRange", "ns-limits"), ("ClusterRole", "application-reader"),
-        ("ClusterRole", "application-writer"), ("ServiceAccount", "deployment-sa"),
+        ("Namespace", "ns"), ("LimitRange", "container-defaults"), ("ClusterRole", "ns-application-reader"),
+        ("ClusterRole", "ns-application-writer"), ("ServiceAccount", "deployment-sa"),
         ("RoleBinding", "deployment-sa-application-writer")]
     labels = objs[("Namespace", "ns")]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"

@@ -109,7 +109,7 @@ def test_key_vault_and_an_existing_secret_cannot_be_mixed_on_one_workload():
     service = services(chart)
     svc = service()
     secret(chart, svc, "A", key_vault=ACCESS, object_name="a")
-    with pytest.raises(ValueError, match="not also Secret"):
+    with pytest.raises(ValueError, match="secret_files: invalid value 'Secret .*; one source per service"):
         secret(chart, svc, "B", existing_secret="s", existing_secret_key="k")
 
 

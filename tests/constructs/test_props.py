@@ -15,7 +15,8 @@ from tripgen_cdk8s.tripgen import platform
 PROPS = sorted({obj for module in (lib_constructs, azure) for name in module.__all__
                 if name.endswith("Props") and isinstance(obj := getattr(module, name), type)} | {platform.PlatformProps},
                key=lambda c: c.__name__)
-CONSTRUCT_OF = {"NamespacePoliciesProps": "NamespaceNetworkPolicies", "PlatformProps": "TripGenPlatform"}
+CONSTRUCT_OF = {"NamespacePoliciesProps": "NamespaceNetworkPolicies", "PlatformProps": "TripGenPlatform",
+                "PodProps": "PodWorkload"}
 CONSTRUCTS = [getattr(module, CONSTRUCT_OF.get(props.__name__, props.__name__[:-len("Props")]))
               for props in PROPS for module in (lib_constructs, azure, platform)
               if props.__module__ == module.__name__ or props.__module__.startswith(module.__name__ + ".")]
@@ -32,6 +33,11 @@ REQUIRED = {
                          "namespaced_kinds"},
     "AutoscaledServiceProps": {"target", "scaling"},
     "ClusterRoleGrantProps": {"role_name", "rules"},
+    "CronJobProps": {"name", "image", "resources", "schedule"},
+    "JobProps": {"name", "image", "resources"},
+    "PodProps": {"name", "image", "resources"},
+    "StatefulServiceProps": {"name", "image", "resources"},
+    "WorkerProps": {"name", "image", "resources"},
     "GrafanaDashboardProps": {"name", "dashboard"},
     "MicroServiceProps": {"name", "image", "resources"},
     "NamespacePoliciesProps": {"namespace"},

@@ -18,6 +18,9 @@ from typing import Any
 import cdk8s
 import constructs
 
+from .errors import ConfigError
+from .labels import standard_labels
+
 Path = tuple[str | int, ...]
 
 
@@ -33,11 +36,13 @@ class ValueParam:
 
 @dataclass(frozen=True)
 class Binding:
-    """The field at ``path`` of one object is rendered by the Go template ``template``."""
+    """The field at ``path`` of one object is rendered by the Go template ``template``; ``key`` is
+    the Helm value it renders (empty for a computed template such as the release namespace)."""
 
     path: Path
     template: str
     expected: Any
+    key: str = ""
 
 
 @dataclass
@@ -56,7 +61,9 @@ class ChartValues:
     def add(self, key: str, default: Any, description: str, **schema: Any) -> Any:
         """Declare the value ``key``; returns ``default`` so callers can use it inline."""
         if key in self.params and self.params[key].default != default:
-            raise ValueError(f"value {key} declared twice with different defaults")
+            raise ConfigError(f"values.{key}", default, f"one default per value: {key} declared twice with different "
+                              f"defaults ({self.params[key].default!r} first); give the second workload its own "
+                              "values_key, or put it in its own chart")
         if "type" not in schema:
             schema["type"] = _json_type(default)
         self.params[key] = ValueParam(key, default, description, schema)
@@ -109,6 +116,89 @@ def values_ref(key: str) -> str:
 
 Body = Mapping[str, Any]
 
+
+def _pointer(path: str) -> tuple[str, ...]:
+    """The segments of a JSON pointer (``/metadata/annotations/a~1b`` -> metadata, annotations, a/b)."""
+    if not path.startswith("/"):
+        raise ConfigError("patch.path", path, "a JSON pointer starting with / (RFC 6901)")
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/"))
+
+
+@dataclass(frozen=True)
+class JsonPatch:
+    """One RFC 6902 operation on an emitted object (use :meth:`add`, :meth:`replace`,
+    :meth:`remove`), in the style of cdk8s's ``JsonPatch``: ``path`` is a JSON pointer into the
+    whole object (``/spec/template/spec/dnsPolicy``, ``/metadata/annotations/a~1b`` for key ``a/b``,
+    ``/spec/.../tolerations/-`` to append).  With ``create`` (``add`` only) missing parent maps are
+    created, as AWS CDK's ``addOverride`` does."""
+
+    op: str
+    path: str
+    value: Any = None
+    create: bool = False
+
+    @staticmethod
+    def add(path: str, value: Any, *, create: bool = False) -> JsonPatch:
+        """Set the member ``path`` (or insert at a list index, ``-`` appends); its parent must
+        exist unless ``create``."""
+        return JsonPatch("add", path, value, create)
+
+    @staticmethod
+    def replace(path: str, value: Any) -> JsonPatch:
+        """Replace the existing value at ``path``."""
+        return JsonPatch("replace", path, value)
+
+    @staticmethod
+    def remove(path: str) -> JsonPatch:
+        """Remove the existing value at ``path``."""
+        return JsonPatch("remove", path)
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The pointer's segments."""
+        return _pointer(self.path)
+
+    def apply(self, obj: dict[str, Any], where: str) -> None:
+        """Apply to ``obj`` in place; a path that does not fit is a ConfigError naming ``where``."""
+        parts = self.segments
+        node: Any = obj
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                node = node[_index(part, len(node), where, self.path)]
+            elif isinstance(node, dict):
+                if part not in node:
+                    if not self.create:
+                        raise ConfigError(f"{where}{self.path}", self.op,
+                                          f"{'/' + '/'.join(parts[:i + 1])} does not exist (JsonPatch.add(..., create=True) "
+                                          "creates missing maps)")
+                    node[part] = {}
+                node = node[part]
+            else:
+                raise ConfigError(f"{where}{self.path}", self.op, "the path goes through a scalar")
+        last = parts[-1]
+        if isinstance(node, list):
+            if self.op == "add":
+                node.insert(len(node) if last == "-" else _index(last, len(node) + 1, where, self.path), self.value)
+            elif self.op == "replace":
+                node[_index(last, len(node), where, self.path)] = self.value
+            else:
+                del node[_index(last, len(node), where, self.path)]
+        elif isinstance(node, dict):
+            if self.op != "add" and last not in node:
+                raise ConfigError(f"{where}{self.path}", self.op, "the member does not exist (use JsonPatch.add)")
+            if self.op == "remove":
+                del node[last]
+            else:
+                node[last] = self.value
+        else:
+            raise ConfigError(f"{where}{self.path}", self.op, "the path goes through a scalar")
+
+
+def _index(part: str, size: int, where: str, path: str) -> int:
+    if not part.isdigit() or int(part) >= size:
+        raise ConfigError(f"{where}{path}", part, f"a list index below {size}")
+    return int(part)
+
 GENERATOR_ANNOTATION = "tripgen-cdk8s/generated-by"
 """The Chart.yaml annotation naming the tool that generated a chart (the default annotations)."""
 
@@ -119,12 +209,18 @@ class Resource:
     ``body`` is everything beside ``apiVersion``, ``kind`` and ``metadata`` (``spec``, ``data``,
     ``rules``...): a mapping, or a function producing one.  A function is called exactly once, when
     the chart is synthesised, so a construct can keep collecting state (volumes, config keys, peers)
-    and the object is written whole from that state: there are no patches.  ``labels`` and
-    ``annotations`` stay mutable until then.  ``namespace`` None makes a cluster-scoped object.
+    and the object is written whole from that state.  ``labels`` and ``annotations`` stay mutable
+    until then.  ``namespace`` None makes a cluster-scoped object.
+
+    The escape hatch for a field no prop covers: :meth:`add_json_patch` (cdk8s's
+    ``ApiObject.addJsonPatch``) and :meth:`add_override` / :meth:`add_deletion_override` (AWS
+    CDK's).  Patches are applied when the object is produced, so the chart's checks, the config
+    checksum of a workload's ConfigMap and the Helm round trip all see the patched object; a patch
+    touching a field bound to a Helm value is a ConfigError naming the value (set the value instead).
     """
 
     __slots__ = ("api_version", "kind", "name", "namespace", "labels", "annotations", "finalizers",
-                 "_body", "_json", "_bindings")
+                 "_body", "_json", "_bindings", "patches", "chart_name")
 
     def __init__(self, chart: HelmChart | ManifestChart, *, api_version: str, kind: str, name: str, namespace: str | None,
                  labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None,
@@ -139,7 +235,34 @@ class Resource:
         self._body = body
         self._json: dict[str, Any] | None = None
         self._bindings: list[Callable[[], None]] = []
+        self.patches: list[JsonPatch] = []
+        self.chart_name: str = chart.chart_name
         chart._register(self)
+
+    def add_json_patch(self, *ops: JsonPatch) -> Resource:
+        """Apply ``ops`` (in order, after every earlier patch) when the object is produced."""
+        if self._json is not None:
+            raise ConfigError(f"{self.where}", "add_json_patch", "patches are added before synthesis")
+        for op in ops:
+            if op.op not in ("add", "replace", "remove"):
+                raise ConfigError(f"{self.where}{op.path}", op.op, "add, replace or remove")
+            op.segments  # noqa: B018 - validates the pointer now, where the patch is written
+        self.patches.extend(ops)
+        return self
+
+    def add_override(self, path: str, value: Any) -> Resource:
+        """Set the field at the dotted ``path`` (``spec.template.spec.dnsPolicy``), creating missing
+        maps, as AWS CDK's ``addOverride``; a key containing a dot is written ``a\\.b``."""
+        return self.add_json_patch(JsonPatch.add(_dotted(path), value, create=True))
+
+    def add_deletion_override(self, path: str) -> Resource:
+        """Remove the field at the dotted ``path``."""
+        return self.add_json_patch(JsonPatch.remove(_dotted(path)))
+
+    @property
+    def where(self) -> str:
+        """``<chart>/<Kind>/<name>``: how errors name this object."""
+        return f"{self.chart_name}/{self.kind}/{self.name}"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -159,9 +282,34 @@ class Resource:
             if self.finalizers:
                 meta["finalizers"] = list(self.finalizers)
             body = self._body() if callable(self._body) else (self._body or {})
-            self._json = {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta,
-                          **{k: v for k, v in body.items() if v is not None}}
+            out = {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta,
+                   **{k: v for k, v in body.items() if v is not None}}
+            if self.patches:
+                out = json.loads(json.dumps(out))  # the body may share lists with construct state
+                for op in self.patches:
+                    op.apply(out, self.where)
+            self._json = out
         return self._json
+
+
+def _dotted(path: str) -> str:
+    parts = re.split(r"(?<!\\)\.", path)
+    return "/" + "/".join(p.replace("\\.", ".").replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _overlaps(patch: JsonPatch, binding: Path) -> bool:
+    """Whether ``patch`` changes the bound field at ``binding`` (or moves it in a list)."""
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in patch.segments]
+    bound = list(binding)
+    n = min(len(parts), len(bound))
+    if parts[:n] == bound[:n]:
+        return True
+    # inserting into or removing from a list shifts the bound index at or after it
+    last = parts[-1]
+    if (patch.op in ("add", "remove") and isinstance(last, int) and len(bound) >= len(parts)
+            and bound[:len(parts) - 1] == parts[:-1] and isinstance(bound[len(parts) - 1], int)):
+        return bound[len(parts) - 1] >= last  # type: ignore[operator]
+    return False
 
 
 @dataclass(frozen=True)
@@ -226,8 +374,45 @@ class HelmChart(cdk8s.Chart):
         if self._objects is None:
             for producer in self._producers:
                 producer()
+            for r in self.resources:
+                self._check_patches(r)
             self._objects = [r.to_json() for r in self.resources]
         return self._objects
+
+    def _check_patches(self, r: Resource) -> None:
+        for op in r.patches:
+            for b in self.values.bindings.get(r.key, []):
+                if _overlaps(op, b.path):
+                    what = f"the Helm value {b.key}" if b.key else f"the template {b.template}"
+                    raise ConfigError(f"{r.where}{op.path}", op.value if op.op != "remove" else None,
+                                      f"that field is bound to {what}; set {b.key or 'it'} instead of patching it")
+
+    def add_object(self, manifest: Mapping[str, Any], *, namespaced: bool = True) -> Resource:
+        """Add a raw object (a manifest dict with ``apiVersion``, ``kind``, ``metadata.name``).
+
+        A namespaced object without ``metadata.namespace`` goes to the chart's namespace (and so
+        follows ``.Release.Namespace``); ``namespaced=False`` makes it cluster-scoped.  The
+        chart's standard labels (:meth:`standard_labels`, component ``extra``) are added under the
+        manifest's own.  The returned :class:`Resource` takes patches like any other.
+        """
+        missing = [k for k in ("apiVersion", "kind") if not manifest.get(k)]
+        meta = dict(manifest.get("metadata") or {})
+        if not meta.get("name"):
+            missing.append("metadata.name")
+        if missing:
+            raise ConfigError(f"{self.chart_name}.add_object", dict(manifest), f"a manifest with {', '.join(missing)}")
+        body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+        return Resource(self, api_version=manifest["apiVersion"], kind=manifest["kind"], name=meta["name"],
+                        namespace=(meta.get("namespace") or self.target_namespace) if namespaced else None,
+                        labels={**self.standard_labels("extra"), **meta.get("labels", {})},
+                        annotations=meta.get("annotations"), body=json.loads(json.dumps(body)),
+                        finalizers=tuple(meta.get("finalizers", ())))
+
+    def standard_labels(self, component: str, name: str = "", part_of: str = "") -> dict[str, str]:
+        """The recommended labels of an object of this chart that no workload owns (a namespace, a
+        policy): ``app.kubernetes.io/name`` ``name`` (default the chart's), instance the release."""
+        return standard_labels(name=name or self.chart_name, instance=self.chart_name, version=self.app_version,
+                               component=component, part_of=part_of, chart=f"{self.chart_name}-{self.chart_version}")
 
     def to_json(self) -> list[Any]:
         """The chart's objects (cdk8s calls this when an App synthesises)."""
@@ -246,13 +431,14 @@ class HelmChart(cdk8s.Chart):
             raise TypeError(f"{construct.node.path} is not inside a HelmChart")
         return found
 
-    def bind(self, obj: Resource, path: Path, template: str, expected: Any) -> None:
+    def bind(self, obj: Resource, path: Path, template: str, expected: Any, key: str = "") -> None:
         """Render the field at ``path`` of ``obj`` with ``template`` (a Go template) in the chart.
 
         ``expected`` is the synthesised value; the writer checks the path holds it, so a binding
-        can never silently point at the wrong field.
+        can never silently point at the wrong field.  ``key`` names the Helm value(s) the template
+        renders, for error messages.
         """
-        self.values.bindings.setdefault(obj.key, []).append(Binding(path, template, expected))
+        self.values.bindings.setdefault(obj.key, []).append(Binding(path, template, expected, key))
 
     def bind_namespace(self, obj: Resource, path: Path, value: str) -> None:
         """The string at ``path`` embeds this chart's namespace: render it with the release
@@ -277,7 +463,7 @@ class HelmChart(cdk8s.Chart):
         param = self.values.params[key]
         ref = values_ref(key)
         template = f"{{{{ {ref} }}}}" if param.schema["type"] == "integer" else f"{{{{ {ref} | quote }}}}"
-        self.bind(obj, path, template, expected)
+        self.values.bindings.setdefault(obj.key, []).append(Binding(path, template, expected, key))
 
 
 class ManifestChart(cdk8s.Chart):
@@ -335,3 +521,26 @@ class SynthesizedChart:
             objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
             keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
             helper_prefix=chart.helper_prefix)
+
+
+def resources_of(construct: object) -> list[Resource]:
+    """The objects ``construct`` emitted, in the order it holds them (its public :class:`Resource`
+    attributes and lists of them: ``svc.workload``, ``grant.bindings``...), each once."""
+    found: dict[int, Resource] = {}
+    for value in vars(construct).values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Resource):
+                found.setdefault(id(item), item)
+    return list(found.values())
+
+
+def resource_of(construct: object, kind: str, name: str = "") -> Resource:
+    """The one object of ``kind`` (and ``name``, when given) that ``construct`` emitted, for a
+    :meth:`Resource.add_json_patch`; none or several is a ConfigError listing what it has."""
+    hits = [r for r in resources_of(construct) if r.kind == kind and (not name or r.name == name)]
+    if len(hits) != 1:
+        node = getattr(construct, "node", None)
+        have = ", ".join(f"{r.kind}/{r.name}" for r in resources_of(construct)) or "nothing"
+        raise ConfigError(f"{node.path if node is not None else construct}.resource", f"{kind}/{name or '*'}",
+                          f"exactly one match among {have} ({len(hits)} found)")
+    return hits[0]

@@ -7,7 +7,7 @@ can hold them and tests can build them without jsii.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -62,22 +62,60 @@ class PodsMetric:
 
 
 @dataclass(frozen=True)
+class ObjectMetric:
+    """A metric describing one Kubernetes object (an Ingress's requests per second, say): ``name``,
+    the object (``api_version``, ``kind``, ``object_name``) and its target ``value`` (a quantity),
+    or with ``average`` True the value divided by the pod count (``AverageValue``)."""
+
+    name: str
+    api_version: str
+    kind: str
+    object_name: str
+    value: str
+    average: bool = False
+    selector: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExternalMetric:
+    """A metric from outside the cluster served by an external-metrics adapter (a queue's length):
+    ``name``, an optional label ``selector`` and the target ``value`` (a quantity), or with
+    ``average`` True per pod (``AverageValue``)."""
+
+    name: str
+    value: str
+    average: bool = False
+    selector: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class HorizontalScaling:
-    """Scaling through an ``autoscaling/v2`` HorizontalPodAutoscaler: cpu and memory utilisation
-    targets (percent of requests), then ``pods_metrics``; scale-down stabilisation defaults to 300 s."""
+    """Scaling through an ``autoscaling/v2`` HorizontalPodAutoscaler on any mix of metrics, at least
+    one: cpu and memory utilisation targets (percent of requests; each default None, not used),
+    then ``pods_metrics``, ``object_metrics`` and ``external_metrics`` (default none);
+    scale-down stabilisation defaults to 300 s."""
 
     min_replicas: int
     max_replicas: int
-    cpu_utilization: int
-    memory_utilization: int
+    cpu_utilization: int | None = None
+    memory_utilization: int | None = None
     pods_metrics: tuple[PodsMetric, ...] = ()
     scale_down_stabilization_seconds: int = 300
+    object_metrics: tuple[ObjectMetric, ...] = ()
+    external_metrics: tuple[ExternalMetric, ...] = ()
+
+    @property
+    def metric_count(self) -> int:
+        """How many metrics the HPA has."""
+        return ((self.cpu_utilization is not None) + (self.memory_utilization is not None) + len(self.pods_metrics)
+                + len(self.object_metrics) + len(self.external_metrics))
 
 
 @dataclass(frozen=True)
 class KedaScaling:
-    """Scaling through a KEDA ``ScaledObject``: cpu and memory utilisation triggers, then
-    ``triggers`` (each a KEDA trigger without ``authenticationRef``: type, metadata...).
+    """Scaling through a KEDA ``ScaledObject`` on at least one trigger: cpu and memory utilisation
+    triggers (each default None, not used), then ``triggers`` of any KEDA type (each a KEDA
+    trigger without ``authenticationRef``: type, metadata...; default none).
 
     ``authentication``: the spec of a ``TriggerAuthentication`` (``<workload>-<authentication_name>``)
     every extra trigger references; default None (no TriggerAuthentication).  Scale-down
@@ -86,12 +124,17 @@ class KedaScaling:
 
     min_replicas: int
     max_replicas: int
-    cpu_utilization: int
-    memory_utilization: int
+    cpu_utilization: int | None = None
+    memory_utilization: int | None = None
     triggers: tuple[Mapping[str, Any], ...] = ()
     authentication: Mapping[str, Any] | None = None
     authentication_name: str = "keda"
     scale_down_stabilization_seconds: int = 300
+
+    @property
+    def metric_count(self) -> int:
+        """How many triggers the ScaledObject has."""
+        return (self.cpu_utilization is not None) + (self.memory_utilization is not None) + len(self.triggers)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ from .tools import tool_path
 
 Obj = dict[str, Any]
 BUILTIN_API_VERSIONS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1",
-                        "rbac.authorization.k8s.io/v1")
+                        "rbac.authorization.k8s.io/v1", "batch/v1")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
+POD_KINDS = (*WORKLOAD_KINDS, "Job", "CronJob")
+"""Every kind with a pod template (a Job's pods are run, not served: no Service selects them)."""
 
 
 def _name(o: Obj) -> str:
@@ -46,8 +48,19 @@ def _workloads(objs: list[Obj]) -> list[Obj]:
     return [o for o in objs if o["kind"] in WORKLOAD_KINDS]
 
 
+def _template(w: Obj) -> Obj:
+    """The pod template of a workload, Job or CronJob."""
+    spec = w["spec"]["jobTemplate"]["spec"] if w["kind"] == "CronJob" else w["spec"]
+    template: Obj = spec["template"]
+    return template
+
+
+def _pod_owners(objs: list[Obj]) -> list[Obj]:
+    return [o for o in objs if o["kind"] in POD_KINDS]
+
+
 def _pod_labels(w: Obj) -> dict[str, str]:
-    return dict(w["spec"]["template"]["metadata"].get("labels", {}))
+    return dict(_template(w).get("metadata", {}).get("labels", {}))
 
 
 # ---------------------------------------------------------------------------- schemas
@@ -178,15 +191,18 @@ def check_scale_targets(objs: list[Obj]) -> list[str]:
 
 
 def check_pod_references(objs: list[Obj]) -> list[str]:
-    """Every ServiceAccount, ConfigMap, SecretProviderClass and volume a pod uses exists."""
+    """Every ServiceAccount, ConfigMap (volumes, ``envFrom``, non-optional ``configMapKeyRef``),
+    SecretProviderClass and volume a pod (of a workload, Job or CronJob) uses exists; a
+    StatefulSet's claim templates count as volumes."""
     errors = []
     index = {(o["kind"], _ns(o), o["metadata"]["name"]) for o in objs}
-    for w in _workloads(objs):
-        ns, spec = _ns(w), w["spec"]["template"]["spec"]
+    for w in _pod_owners(objs):
+        ns, spec = _ns(w), _template(w)["spec"]
         sa = spec.get("serviceAccountName", "default")
         if sa != "default" and ("ServiceAccount", ns, sa) not in index:
             errors.append(f"{_name(w)}: ServiceAccount/{sa} does not exist")
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        claims = {c["metadata"]["name"] for c in w["spec"].get("volumeClaimTemplates", [])}
         for v in volumes.values():
             if "configMap" in v and ("ConfigMap", ns, v["configMap"]["name"]) not in index:
                 errors.append(f"{_name(w)}: volume {v['name']}: ConfigMap/{v['configMap']['name']} does not exist")
@@ -198,22 +214,30 @@ def check_pod_references(objs: list[Obj]) -> list[str]:
                 ref = src.get("configMapRef", {}).get("name")
                 if ref and ("ConfigMap", ns, ref) not in index:
                     errors.append(f"{_name(w)}: container {c['name']}: ConfigMap/{ref} does not exist")
+            for env in c.get("env", []):
+                key_ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if key_ref and not key_ref.get("optional") and ("ConfigMap", ns, key_ref["name"]) not in index:
+                    errors.append(f"{_name(w)}: container {c['name']}: env {env['name']}: "
+                                  f"ConfigMap/{key_ref['name']} does not exist")
             for m in c.get("volumeMounts", []):
-                if m["name"] not in volumes:
+                if m["name"] not in volumes and m["name"] not in claims:
                     errors.append(f"{_name(w)}: container {c['name']}: volume {m['name']} is not declared")
     return errors
 
 
 def check_ports(objs: list[Obj]) -> list[str]:
-    """Every probe port and Service targetPort names a declared container port."""
+    """Every probe port (HTTP, TCP, gRPC; of containers and native sidecars) and Service
+    targetPort names a declared container port."""
     errors = []
-    for w in _workloads(objs):
-        containers = w["spec"]["template"]["spec"]["containers"]
+    for w in _pod_owners(objs):
+        pod = _template(w)["spec"]
+        containers = pod["containers"] + [c for c in pod.get("initContainers", []) if c.get("restartPolicy") == "Always"]
         declared = {p.get("name") for c in containers for p in c.get("ports", [])} | {
             p["containerPort"] for c in containers for p in c.get("ports", [])}
         for c in containers:
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-                port = c.get(probe, {}).get("httpGet", {}).get("port")
+                handler = c.get(probe, {})
+                port = next((handler[k]["port"] for k in ("httpGet", "tcpSocket", "grpc") if k in handler), None)
                 if port is not None and port not in declared:
                     errors.append(f"{_name(w)}: {probe} port {port!r} is not a declared container port")
         for svc in objs:
@@ -228,7 +252,7 @@ def check_network_coverage(objs: list[Obj], require_default_deny: bool) -> list[
     """Every pod is selected by a NetworkPolicy, and (prod) by a default deny of both directions."""
     errors = []
     policies = [o for o in objs if o["kind"] == "NetworkPolicy"]
-    for w in _workloads(objs):
+    for w in _pod_owners(objs):
         labels = _pod_labels(w)
         selecting = [p for p in policies if _ns(p) == _ns(w)
                      and _matches(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
@@ -262,6 +286,44 @@ def check_disruption_budgets(objs: list[Obj]) -> list[str]:
     return errors
 
 
+ARGOCD_HOOK = "argocd.argoproj.io/hook"
+ARGOCD_WAVE = "argocd.argoproj.io/sync-wave"
+HELM_HOOK = "helm.sh/hook"
+HELM_WEIGHT = "helm.sh/hook-weight"
+
+
+def check_hooks(objs: list[Obj]) -> list[str]:
+    """A pod run as a hook (Argo CD ``PreSync``..., Helm ``pre-install``...) finds its
+    ServiceAccount and ConfigMaps on the first sync: each one the chart defines is a hook of the same
+    phase with a lower sync wave and hook weight (the chart's other objects do not exist yet)."""
+    errors = []
+    index = {(o["kind"], _ns(o), o["metadata"]["name"]): o for o in objs}
+
+    def hook(o: Obj) -> tuple[str, str, int, int] | None:
+        a = o["metadata"].get("annotations", {})
+        if ARGOCD_HOOK not in a and HELM_HOOK not in a:
+            return None
+        return (a.get(ARGOCD_HOOK, ""), a.get(HELM_HOOK, ""), int(a.get(ARGOCD_WAVE, "0")), int(a.get(HELM_WEIGHT, "0")))
+
+    for w in _pod_owners(objs):
+        own = hook(w)
+        if own is None:
+            continue
+        spec = _template(w)["spec"]
+        needed = [("ServiceAccount", spec.get("serviceAccountName", "default"))]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            needed += [("ConfigMap", e["configMapRef"]["name"]) for e in c.get("envFrom", []) if "configMapRef" in e]
+        for kind, name in dict.fromkeys(needed):
+            dep = index.get((kind, _ns(w), name))
+            if dep is None:
+                continue
+            theirs = hook(dep)
+            if theirs is None or theirs[:2] != own[:2] or theirs[2] >= own[2] or theirs[3] >= own[3]:
+                errors.append(f"{_name(w)}: runs as a hook but {kind}/{name} is not a hook of the same phase with "
+                              "a lower sync wave and hook weight; on a first sync it would not exist yet")
+    return errors
+
+
 def check_unique(objs: list[Obj]) -> list[str]:
     """No two objects share kind, namespace and name."""
     seen: dict[tuple[str, str | None, str], int] = {}
@@ -273,10 +335,10 @@ def check_unique(objs: list[Obj]) -> list[str]:
 
 def check_invariants(objs: list[Obj]) -> list[str]:
     """The cross-object invariants that need no tool: selectors, scale targets, pod references,
-    ports, PDB floors and unique names (``synth`` of a Project runs them)."""
+    ports, PDB floors, hooks' dependencies and unique names (``synth`` of a Project runs them)."""
     errors: list[str] = []
     for check in (check_selectors, check_scale_targets, check_pod_references, check_ports, check_disruption_budgets,
-                  check_unique):
+                  check_hooks, check_unique):
         errors += check(objs)
     return errors
 

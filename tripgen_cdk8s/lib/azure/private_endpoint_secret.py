@@ -11,6 +11,7 @@ import constructs
 import yaml
 
 from ..constructs.microservice import MicroService
+from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 from ..model import IpBlock, SecretFile
 
@@ -57,6 +58,7 @@ class SecretProviderClass(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: SecretProviderClassProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         w, access = props.workload, props.access
         self.workload = w
         self.access = access
@@ -158,6 +160,7 @@ class PrivateEndpointSecret(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: PrivateEndpointSecretProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         w = props.workload
         if props.key_vault is not None:
             if not props.object_name or props.existing_secret:

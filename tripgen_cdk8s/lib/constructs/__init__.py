@@ -3,9 +3,11 @@
 from .alertmanager_config import AlertmanagerConfig, AlertmanagerConfigProps, Receiver, Route, SecretKey
 from .autoscaled_service import AutoscaledService, AutoscaledServiceProps, Scalable
 from .connections import Connectable, Connections
+from .cron_job import CronJob, CronJobProps
 from .dashboards import GrafanaDashboard, GrafanaDashboardProps
 from .gitops import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, ResourceKind
 from .ingress import ApiIngress, ApiIngressProps, IngressRoute, Routable, nginx_annotations
+from .job import Hook, Job, JobProps
 from .microservice import MicroService, MicroServiceProps
 from .monitoring import Alert, AlertRules, AlertRulesProps, Scrapable, ServiceScrape, ServiceScrapeProps
 from .namespace import AppNamespace, AppNamespaceProps, ClusterRoleGrant, ClusterRoleGrantProps
@@ -17,8 +19,12 @@ from .network import (
     ServiceNetworkPolicy,
     ServiceNetworkPolicyProps,
 )
+from .pod import Container, ContainerPort, EnvFrom, EnvValue, Probe
 from .scheduling import Scheduling
+from .stateful_service import StatefulService, StatefulServiceProps, VolumeClaim
 from .strategy import BlueGreenStrategy, CanaryStrategy, PreviewAnalysis, RollingStrategy, Strategy
+from .worker import Worker, WorkerProps
+from .workload import PodProps, PodWorkload
 from .zone_spread_policy import Schedulable, ZoneSpreadPolicy, ZoneSpreadPolicyProps
 
 __all__ = [
@@ -26,9 +32,11 @@ __all__ = [
     "AllowAllPolicyProps", "ApiIngress", "ApiIngressProps", "AppNamespace", "AppNamespaceProps", "ArgoApplication",
     "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps", "AutoscaledService", "AutoscaledServiceProps",
     "BlueGreenStrategy", "CanaryStrategy", "ClusterRoleGrant", "ClusterRoleGrantProps", "Connectable", "Connections",
-    "GrafanaDashboard", "GrafanaDashboardProps", "IngressRoute", "MicroService", "MicroServiceProps",
-    "NamespaceNetworkPolicies", "NamespacePoliciesProps", "PreviewAnalysis", "Receiver", "ResourceKind",
-    "RollingStrategy", "Routable", "Route", "Scalable", "Schedulable", "Scheduling", "Scrapable", "SecretKey",
-    "ServiceNetworkPolicy", "ServiceNetworkPolicyProps", "ServiceScrape", "ServiceScrapeProps", "Strategy",
-    "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "nginx_annotations",
+    "Container", "ContainerPort", "CronJob", "CronJobProps", "EnvFrom", "EnvValue", "GrafanaDashboard",
+    "GrafanaDashboardProps", "Hook", "IngressRoute", "Job", "JobProps", "MicroService", "MicroServiceProps",
+    "NamespaceNetworkPolicies", "NamespacePoliciesProps", "PodProps", "PodWorkload", "PreviewAnalysis", "Probe",
+    "Receiver", "ResourceKind", "RollingStrategy", "Routable", "Route", "Scalable", "Schedulable", "Scheduling",
+    "Scrapable", "SecretKey", "ServiceNetworkPolicy", "ServiceNetworkPolicyProps", "ServiceScrape",
+    "ServiceScrapeProps", "StatefulService", "StatefulServiceProps", "Strategy", "VolumeClaim", "Worker",
+    "WorkerProps", "ZoneSpreadPolicy", "ZoneSpreadPolicyProps", "nginx_annotations",
 ]

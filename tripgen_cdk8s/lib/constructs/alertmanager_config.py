@@ -12,6 +12,7 @@ from typing import Any
 
 import constructs
 
+from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource
 
 API_VERSION = "monitoring.coreos.com/v1alpha1"
@@ -110,13 +111,14 @@ class AlertmanagerConfig(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: AlertmanagerConfigProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         names = [r.name for r in props.receivers]
         if len(set(names)) != len(names):
-            raise ValueError(f"AlertmanagerConfig {props.name}: receiver names repeat: {names}")
+            raise ConstructError.of(self, "receivers", names, "each receiver name once (receiver names repeat)")
         for target in [props.receiver, *(r.receiver for r in props.routes)]:
             if target not in names:
-                raise ValueError(f"AlertmanagerConfig {props.name}: route to unknown receiver {target!r} "
-                                 f"(declared: {', '.join(names)})")
+                raise ConstructError.of(self, "receiver", target, f"a declared receiver ({', '.join(names)}); "
+                                                                  f"route to unknown receiver {target!r}")
         self.props = props
         route: dict[str, Any] = {
             "receiver": props.receiver,
@@ -129,5 +131,6 @@ class AlertmanagerConfig(constructs.Construct):
             route["routes"] = [r.to_json() for r in props.routes]
         chart = HelmChart.of(scope)
         self.api_object = Resource(chart, api_version=API_VERSION, kind="AlertmanagerConfig", name=props.name,
-                                   namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                                   namespace=props.namespace or chart.target_namespace,
+                                   labels=dict(props.labels) or chart.standard_labels("monitoring"),
                                    body={"spec": {"route": route, "receivers": [r.to_json() for r in props.receivers]}})

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..errors import ConfigError
 from ..model import IpBlock
 
 
@@ -22,8 +23,12 @@ class Connectable(Protocol):
     :class:`Connections` that record its peers."""
 
     name: str
-    port: int
     connections: Connections
+
+    @property
+    def port(self) -> int | None:
+        """The port callers use by default; None for a workload without one (a Worker)."""
+        ...
 
     @property
     def peer_labels(self) -> dict[str, str]:
@@ -68,12 +73,12 @@ class Connections:
         required for an IpBlock).  For a workload peer, it may also accept them from the owner."""
         if isinstance(peer, IpBlock):
             if not ports:
-                raise ValueError(f"{self.owner.name}: allow_to({peer.cidr}) needs ports")
+                raise ConfigError(f"{self.owner.name}.connections.allow_to", peer.cidr, "an IP block needs ports")
             self._add(self.egress, Rule(peer, tuple(ports)))
             return
         if peer is self.owner:
-            raise ValueError(f"{self.owner.name} cannot call itself")
-        rule_ports = tuple(ports) if ports else (peer.port,)
+            raise ConfigError(f"{self.owner.name}.connections.allow_to", peer.name, "another workload: it cannot call itself")
+        rule_ports = tuple(ports) if ports else _default_ports(peer)
         if self._add(self.egress, Rule(peer, rule_ports)):
             peer.connections._add(peer.connections.ingress, Rule(self.owner, rule_ports))
             if self._on_call is not None:
@@ -83,7 +88,7 @@ class Connections:
         """The owner accepts TCP connections from ``peer`` on ``ports`` (default: the owner's port);
         a workload peer is given the matching :meth:`allow_to`."""
         if isinstance(peer, IpBlock):
-            self._add(self.ingress, Rule(peer, tuple(ports) if ports else (self.owner.port,)))
+            self._add(self.ingress, Rule(peer, tuple(ports) if ports else _default_ports(self.owner)))
             return
         peer.connections.allow_to(self.owner, ports)
 
@@ -96,3 +101,9 @@ class Connections:
     def callees(self) -> list[Connectable]:
         """The workloads the owner may call."""
         return [r.peer for r in self.egress if not isinstance(r.peer, IpBlock)]
+
+
+def _default_ports(workload: Connectable) -> tuple[int, ...]:
+    if workload.port is None:
+        raise ConfigError(f"{workload.name}.connections", "no ports", f"ports=...: {workload.name} has no default port")
+    return (workload.port,)

@@ -18,6 +18,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
+from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource
 
 SIDECAR_LABEL = "grafana_dashboard"
@@ -143,8 +144,10 @@ class GrafanaDashboard(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: GrafanaDashboardProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         if not props.dashboard.uid:
-            raise ValueError(f"dashboard {props.dashboard.title!r} needs a uid (the sidecar keys dashboards by it)")
+            raise ConstructError.of(self, "dashboard.uid", props.dashboard.uid,
+                                    f"dashboard {props.dashboard.title!r} needs a uid (the sidecar keys dashboards by it)")
         self.props = props
         self.json = dashboard_json(props.dashboard)
         self.file_name = props.file_name or f"{props.dashboard.uid}.json"
@@ -153,7 +156,8 @@ class GrafanaDashboard(constructs.Construct):
         data = {self.file_name: self.json}
         self.config_map = Resource(chart, api_version="v1", kind="ConfigMap", name=props.name,
                                    namespace=props.namespace or chart.target_namespace,
-                                   labels={**props.labels, SIDECAR_LABEL: "1"}, annotations=annotations,
+                                   labels={**(dict(props.labels) or chart.standard_labels("dashboard")),
+                                           SIDECAR_LABEL: "1"}, annotations=annotations,
                                    body={"data": data})
         chart.bind_namespace_in(self.config_map, data, ("data",))  # query matchers follow .Release.Namespace
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import constructs
 
+from ..errors import check_props
 from ..helmchart import HelmChart, ManifestChart, Resource
 from ..model import SyncWindow
 from .autoscaled_service import Scalable
@@ -58,6 +59,7 @@ class ArgoProject(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ArgoProjectProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         self.name = props.name
 
         def kinds(items: tuple[ResourceKind, ...]) -> list[dict[str, str]]:
@@ -109,6 +111,7 @@ class ArgoApplication(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ArgoApplicationProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         self.name = props.name
         self.path = props.path
         source: dict[str, object] = {"repoURL": props.repo_url, "targetRevision": props.target_revision,

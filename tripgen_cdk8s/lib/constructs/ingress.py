@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import constructs
 
+from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource
 
 
@@ -56,26 +57,28 @@ class ApiIngress(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ApiIngressProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         chart = HelmChart.of(scope)
         self.props = props
         self.routes: list[IngressRoute] = []
         for route in props.routes:
             self.add_route(route.path, route.backend)
         self.ingress = Resource(chart, api_version="networking.k8s.io/v1", kind="Ingress", name=props.name,
-                                namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                                namespace=props.namespace or chart.target_namespace,
+                                labels=dict(props.labels) or chart.standard_labels("ingress"),
                                 annotations=props.annotations, body=self._body)
 
     def add_route(self, path: str, backend: Routable) -> None:
         """Route requests under ``path`` to ``backend``."""
         if not path.startswith("/"):
-            raise ValueError(f"ingress {self.props.name}: path {path!r} must start with /")
+            raise ConstructError.of(self, "routes", path, "a path that must start with /")
         if any(r.path == path for r in self.routes):
-            raise ValueError(f"ingress {self.props.name}: path {path} routed twice")
+            raise ConstructError.of(self, "routes", path, f"each path once (path {path} routed twice)")
         self.routes.append(IngressRoute(path, backend))
 
     def _body(self) -> dict[str, object]:
         if not self.routes:
-            raise ValueError(f"ingress {self.props.name}: no routes")
+            raise ConstructError.of(self, "routes", (), "at least one route (no routes)")
         paths = [{"path": r.path, "pathType": "Prefix",
                   "backend": {"service": {"name": r.backend.name, "port": {"number": r.backend.port}}}}
                  for r in sorted(self.routes, key=lambda r: r.path)]

@@ -10,10 +10,12 @@ from typing import Any
 
 import constructs
 
+from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
 from .connections import Connectable, Connections
+from .pod import Container, EnvFrom, EnvValue, env_json, extra_containers, extra_volumes
 from .scheduling import Scheduling
 from .strategy import AnyStrategy, BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy
 
@@ -43,6 +45,10 @@ class MicroServiceProps:
     ``kubernetes_api_access``: mount a service-account token; default False.
     ``termination_grace_period_seconds`` (45) and ``pre_stop_sleep_seconds`` (10): the drain.
     ``image_pull_secrets``: default none.  ``run_as_user``: the UID and GID; default 10001.
+    ``env``: variables from Secret keys, ConfigMap keys or literals (:class:`EnvValue`); default none.
+    ``env_from``: whole Secrets / ConfigMaps after the service's own ConfigMap (:class:`EnvFrom`);
+    default none.  ``init_containers`` / ``sidecars`` (native, ``restartPolicy: Always``):
+    :class:`Container` s; default none.
     """
 
     name: str
@@ -65,6 +71,10 @@ class MicroServiceProps:
     pre_stop_sleep_seconds: int = 10
     image_pull_secrets: tuple[str, ...] = ()
     run_as_user: int = UID
+    env: Mapping[str, EnvValue] = field(default_factory=dict)
+    env_from: tuple[EnvFrom, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    sidecars: tuple[Container, ...] = ()
 
 
 def volume_name(path: str) -> str:
@@ -92,11 +102,14 @@ class MicroService(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: MicroServiceProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         if not 1 <= props.port <= 65535:
-            raise ValueError(f"{props.name}: port {props.port} is not between 1 and 65535")
-        for path in (props.liveness_path, props.readiness_path):
+            raise ConstructError.of(self, "port", props.port, "a port between 1 and 65535")
+        for prop, path in (("liveness_path", props.liveness_path), ("readiness_path", props.readiness_path)):
             if not path.startswith("/"):
-                raise ValueError(f"{props.name}: probe path {path!r} must start with /")
+                raise ConstructError.of(self, prop, path, "a path starting with /")
+        if props.replicas < 0:
+            raise ConstructError.of(self, "replicas", props.replicas, "0 or more")
         self.props = props
         self.name = props.name
         chart = HelmChart.of(scope)
@@ -111,7 +124,7 @@ class MicroService(constructs.Construct):
         self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
         self.connections = Connections(self, on_call=self._add_callee_url)
-        self.scheduling = Scheduling(self.selector)
+        self.scheduling = Scheduling(self.selector, owner=self)
         self.autoscaled = False
         self.service_account_name = f"{props.name}-sa"
         self.config_map_name = f"{props.name}-config"
@@ -163,7 +176,7 @@ class MicroService(constructs.Construct):
     def add_config(self, key: str, value: str) -> None:
         """Add a non-secret setting to the ConfigMap (and so to the container environment)."""
         if key in self.config and self.config[key] != value:
-            raise ValueError(f"{self.name}: config {key} set twice ({self.config[key]!r}, {value!r})")
+            raise ConstructError.of(self, f"config.{key}", value, f"already set to {self.config[key]!r}")
         self.config[key] = value
 
     def add_pod_label(self, key: str, value: str) -> None:
@@ -173,7 +186,7 @@ class MicroService(constructs.Construct):
     def add_volume(self, volume: dict[str, Any], mount: dict[str, Any]) -> None:
         """Add a pod volume and mount it into the container."""
         if any(v["name"] == volume["name"] for v, _ in self._volumes):
-            raise ValueError(f"{self.name}: volume {volume['name']} added twice")
+            raise ConstructError.of(self, "volumes", volume["name"], "each volume name once")
         self._volumes.append((volume, mount))
 
     def mount_secrets(self, source: str, volume: dict[str, Any]) -> bool:
@@ -182,7 +195,8 @@ class MicroService(constructs.Construct):
         second source is refused (all secret files of a service come from one place)."""
         if self.secret_source is not None:
             if self.secret_source != source:
-                raise ValueError(f"{self.name}: secret files come from {self.secret_source}, not also {source}")
+                raise ConstructError.of(self, "secret_files", source,
+                                        f"one source per service; they come from {self.secret_source}")
             return False
         self.secret_source = source
         self.add_volume({"name": SECRETS_VOLUME, **volume},
@@ -198,7 +212,7 @@ class MicroService(constructs.Construct):
             self._secret_items = items
         assert self._secret_items is not None
         if any(i["path"] == file.alias for i in self._secret_items):
-            raise ValueError(f"{self.name}: secret file {file.alias} mounted twice")
+            raise ConstructError.of(self, "secret_files", file.alias, "each alias once")
         self._secret_items.append({"key": file.key, "path": file.alias})
 
     def annotate_service_account(self, key: str, value: str) -> None:
@@ -209,12 +223,14 @@ class MicroService(constructs.Construct):
         """An autoscaler owns the replica count: ``spec.replicas`` and the ``replicaCount`` value are
         left out.  A second autoscaler is refused."""
         if self.autoscaled:
-            raise ValueError(f"{self.name}: already has an autoscaler (exactly one per workload)")
+            raise ConstructError.of(self, "autoscaler", self.name, "it already has an autoscaler (exactly one per workload)")
         self.autoscaled = True
 
     def config_checksum(self) -> str:
-        """sha256 of the ConfigMap data; the pod annotation that rolls pods on config change."""
-        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()
+        """sha256 of the ConfigMap data as produced (after any JSON patch on it); the pod annotation
+        that rolls pods on config change."""
+        data = self.config_map.to_json().get("data", {})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     # ------------------------------------------------------------------ synthesis
 
@@ -242,7 +258,7 @@ class MicroService(constructs.Construct):
         dep = self.workload
         container: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
         chart.bind(dep, container + ("image",), f'{{{{ include "{chart.helper_prefix}.image" . | quote }}}}',
-                   p.image.reference)
+                   p.image.reference, key="image")
         chart.bind_value(dep, container + ("imagePullPolicy",), "image.pullPolicy", p.image.pull_policy)
         for side in ("requests", "limits"):
             amounts = getattr(p.resources, side)
@@ -288,7 +304,7 @@ class MicroService(constructs.Construct):
             "image": p.image.reference,
             "imagePullPolicy": p.image.pull_policy,
             "ports": [{"name": "http", "containerPort": p.port, "protocol": "TCP"}],
-            "envFrom": [{"configMapRef": {"name": self.config_map_name}}],
+            "envFrom": [{"configMapRef": {"name": self.config_map_name}}] + [e.to_json() for e in p.env_from],
             "startupProbe": self._probe(p.liveness_path, 10, 18),
             "livenessProbe": self._probe(p.liveness_path, 30, 3),
             "readinessProbe": self._probe(p.readiness_path, 10, 3),
@@ -299,6 +315,8 @@ class MicroService(constructs.Construct):
                                 "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
             "terminationMessagePolicy": "FallbackToLogsOnError",
         }
+        if p.env:
+            container["env"] = env_json(p.env)
         if self._volumes:
             container["volumeMounts"] = [dict(m) for _, m in self._volumes]
         spec: dict[str, Any] = {
@@ -311,8 +329,12 @@ class MicroService(constructs.Construct):
             "containers": [container],
             **self.scheduling.pod_spec_fields(),
         }
-        if self._volumes:
-            spec["volumes"] = [dict(v) for v, _ in self._volumes]
+        if p.init_containers or p.sidecars:
+            spec["initContainers"] = extra_containers(p.init_containers, p.sidecars, p.run_as_user)
+        volumes = [dict(v) for v, _ in self._volumes]
+        volumes += [v for v in extra_volumes(p.init_containers, p.sidecars) if all(v["name"] != w["name"] for w in volumes)]
+        if volumes:
+            spec["volumes"] = volumes
         if p.image_pull_secrets:
             spec["imagePullSecrets"] = [{"name": n} for n in p.image_pull_secrets]
         return spec

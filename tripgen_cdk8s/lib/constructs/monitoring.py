@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import constructs
 
+from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 
 
@@ -39,6 +40,7 @@ class ServiceScrape(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ServiceScrapeProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         t = props.target
         chart = HelmChart.of(scope)
         spec = {
@@ -95,6 +97,7 @@ class AlertRules(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: AlertRulesProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         chart = HelmChart.of(scope)
         self.props = props
         self.alerts = props.alerts
@@ -107,6 +110,7 @@ class AlertRules(constructs.Construct):
                           "labels": {**dict(a.labels), "severity": a.severity}, "annotations": annotations})
         spec: dict[str, Any] = {"groups": [{"name": props.group or f"{props.name}.rules", "rules": rules}]}
         self.rule = Resource(chart, api_version="monitoring.coreos.com/v1", kind="PrometheusRule", name=props.name,
-                             namespace=props.namespace or chart.target_namespace, labels=props.labels,
+                             namespace=props.namespace or chart.target_namespace,
+                             labels=dict(props.labels) or chart.standard_labels("monitoring"),
                              body={"spec": spec})
         chart.bind_namespace_in(self.rule, spec, ("spec",))

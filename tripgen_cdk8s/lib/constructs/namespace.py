@@ -3,12 +3,14 @@ ClusterRoleGrant (a ClusterRole granted inside one namespace)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import constructs
 
+from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -18,11 +20,15 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 class AppNamespaceProps:
     """The namespace ``name`` (default: the chart's) and what every pod in it shares.
 
+    ``labels``: of every object; default the chart's standard labels (component ``namespace``).
     ``pod_security``: the enforced Pod Security Standard (default ``restricted``);
     ``pod_security_warn``: audit and warn level (default ``restricted``).
-    ``quota_requests_cpu`` / ``quota_requests_memory``: a ResourceQuota ``<name>-quota`` on the
-    requests; default none (no quota).  ``default_limits`` / ``default_requests``: the LimitRange
-    ``<name>-limits`` container defaults.
+    ``quota_requests_cpu`` / ``quota_requests_memory``: a ResourceQuota ``quota_name`` (default
+    ``requests-quota``) on the requests; default none (no quota).  ``default_limits`` /
+    ``default_requests``: the LimitRange ``limit_range_name`` (default ``container-defaults``)
+    container defaults.  ``create_namespace``: emit the Namespace object itself; default True
+    (False when the release is installed with ``helm install --create-namespace`` or Argo CD's
+    ``CreateNamespace=true``, which would conflict with a Namespace in the chart).
     """
 
     name: str = ""
@@ -35,19 +41,27 @@ class AppNamespaceProps:
         "cpu": "500m", "memory": "512Mi", "ephemeral-storage": "1Gi"})
     default_requests: Mapping[str, str] = field(default_factory=lambda: {
         "cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"})
+    quota_name: str = "requests-quota"
+    limit_range_name: str = "container-defaults"
+    create_namespace: bool = True
 
 
 class AppNamespace(constructs.Construct):
-    """The Namespace with Pod Security labels (enforce pinned to v1.29), an optional ResourceQuota
-    and a LimitRange.  The Namespace's name follows ``.Release.Namespace`` when it is the chart's
-    namespace."""
+    """The Namespace with Pod Security labels (enforce pinned to v1.29; optional, see
+    ``create_namespace``), an optional ResourceQuota and a LimitRange, all with the standard labels.
+    The Namespace's name follows ``.Release.Namespace`` when it is the chart's namespace; the
+    ResourceQuota's and LimitRange's names do not embed the namespace, so they are the same in
+    every namespace the chart is installed to.  Public objects: :attr:`namespace` (None without
+    one), :attr:`quota`, :attr:`limit_range`."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: AppNamespaceProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         chart = HelmChart.of(scope)
         ns = props.name or chart.target_namespace
         self.name = ns
-        labels = dict(props.labels)
+        common = dict(props.labels) or chart.standard_labels("namespace")
+        labels = dict(common)
         labels.update({
             NAMESPACE_NAME_LABEL: ns,
             "pod-security.kubernetes.io/enforce": props.pod_security,
@@ -55,25 +69,28 @@ class AppNamespace(constructs.Construct):
             "pod-security.kubernetes.io/audit": props.pod_security_warn,
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
-        self.namespace = Resource(chart, api_version="v1", kind="Namespace", name=ns, namespace=None, labels=labels)
-        if ns == chart.target_namespace:  # another namespace's name stays literal
-            chart.bind_namespace(self.namespace, ("metadata", "name"), ns)
-            chart.bind_namespace(self.namespace, ("metadata", "labels", NAMESPACE_NAME_LABEL), ns)
+        self.namespace: Resource | None = None
+        if props.create_namespace:
+            self.namespace = Resource(chart, api_version="v1", kind="Namespace", name=ns, namespace=None, labels=labels)
+            if ns == chart.target_namespace:  # another namespace's name stays literal
+                chart.bind_namespace(self.namespace, ("metadata", "name"), ns)
+                chart.bind_namespace(self.namespace, ("metadata", "labels", NAMESPACE_NAME_LABEL), ns)
         self.quota: Resource | None = None
         if props.quota_requests_cpu and props.quota_requests_memory:
-            self.quota = Resource(chart, api_version="v1", kind="ResourceQuota", name=f"{ns}-quota", namespace=ns,
-                                  labels=props.labels, body={"spec": {"hard": {
+            self.quota = Resource(chart, api_version="v1", kind="ResourceQuota", name=props.quota_name, namespace=ns,
+                                  labels=common, body={"spec": {"hard": {
                                       "requests.cpu": props.quota_requests_cpu,
                                       "requests.memory": props.quota_requests_memory}}})
-        self.limit_range = Resource(chart, api_version="v1", kind="LimitRange", name=f"{ns}-limits", namespace=ns,
-                                    labels=props.labels, body={"spec": {"limits": [{
+        self.limit_range = Resource(chart, api_version="v1", kind="LimitRange", name=props.limit_range_name,
+                                    namespace=ns, labels=common, body={"spec": {"limits": [{
                                         "type": "Container", "default": dict(props.default_limits),
                                         "defaultRequest": dict(props.default_requests)}]}})
 
 
 @dataclass(frozen=True)
 class ClusterRoleGrantProps:
-    """A ClusterRole ``role_name`` with ``rules`` (Kubernetes PolicyRule objects) and its labels."""
+    """A ClusterRole for ``role_name`` with ``rules`` (Kubernetes PolicyRule objects) and its
+    ``labels`` (default the chart's standard labels, component ``rbac``)."""
 
     role_name: str
     rules: tuple[Mapping[str, Any], ...]
@@ -82,26 +99,40 @@ class ClusterRoleGrantProps:
 
 class ClusterRoleGrant(constructs.Construct):
     """A ClusterRole granted only inside the chart's namespace: :meth:`grant` adds a namespaced
-    RoleBinding ``<service account>-<role>``, so the role never applies cluster-wide."""
+    RoleBinding ``<service account>-<role>``, so the role never applies cluster-wide.
+
+    The ClusterRole is cluster-scoped, so its name is ``<namespace>-<role_name>`` (following the
+    release namespace): two environments of the app in one cluster never share, or fight over,
+    one ClusterRole.  Public objects: :attr:`role`, :attr:`bindings`."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: ClusterRoleGrantProps) -> None:
         super().__init__(scope, id)
-        self.helm_chart = HelmChart.of(scope)
+        check_props(self, props)
+        chart = self.helm_chart = HelmChart.of(scope)
         self.props = props
+        self.labels = dict(props.labels) or chart.standard_labels("rbac")
+        self.role_name = f"{chart.target_namespace}-{props.role_name}"
         self.role = Resource(self.helm_chart, api_version="rbac.authorization.k8s.io/v1", kind="ClusterRole",
-                             name=props.role_name, namespace=None, labels=props.labels,
+                             name=self.role_name, namespace=None, labels=self.labels,
                              body={"rules": [dict(r) for r in props.rules]})
+        chart.bind(self.role, ("metadata", "name"), self._name_template(), self.role_name)
         self.bindings: list[Resource] = []
+
+    def _name_template(self) -> str:
+        """The ClusterRole's name with the release namespace in front."""
+        fmt = "%s-" + self.props.role_name.replace("%", "%%")
+        return "{{ printf " + json.dumps(fmt) + " .Release.Namespace | toJson }}"
 
     def grant(self, service_account: str) -> Resource:
         """Bind the role to ``service_account`` of the chart's namespace."""
         chart = self.helm_chart
         ns = chart.target_namespace
         binding = Resource(chart, api_version="rbac.authorization.k8s.io/v1", kind="RoleBinding",
-                           name=f"{service_account}-{self.props.role_name}", namespace=ns, labels=self.props.labels,
+                           name=f"{service_account}-{self.props.role_name}", namespace=ns, labels=self.labels,
                            body={"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                             "name": self.props.role_name},
+                                             "name": self.role_name},
                                  "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": ns}]})
+        chart.bind(binding, ("roleRef", "name"), self._name_template(), self.role_name)
         chart.bind_namespace(binding, ("subjects", 0, "namespace"), ns)
         self.bindings.append(binding)
         return binding

@@ -8,6 +8,7 @@ from typing import Any
 
 import constructs
 
+from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 from ..model import IpBlock
 from .connections import Connectable, Rule
@@ -38,17 +39,20 @@ class ServiceNetworkPolicy(constructs.Construct):
     Ingress from every calling workload on the ports it was allowed (one rule, callers sorted by
     name), then from allowed IP blocks; egress to each callee (sorted by name), then to each IP
     block in the order allowed.  Both directions are listed in ``policyTypes``, so anything not
-    allowed is denied.
+    allowed is denied.  The policy of a :class:`Job` run as a hook is a hook too, one weight
+    before the Job (it carries the workload's ``support_annotations``).
     """
 
     def __init__(self, scope: constructs.Construct, id: str, props: ServiceNetworkPolicyProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         w = props.workload
         self.workload = w
         chart = HelmChart.of(scope)
         self.policy = Resource(chart, api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=w.name,
                                namespace=getattr(w, "namespace", chart.target_namespace),
-                               labels=getattr(w, "labels", {}), body=self._body)
+                               labels=getattr(w, "labels", {}) or chart.standard_labels("network"), body=self._body,
+                               annotations=getattr(w, "support_annotations", None))
 
     def _body(self) -> dict[str, Any]:
         c = self.workload.connections
@@ -78,8 +82,9 @@ class ServiceNetworkPolicy(constructs.Construct):
 
 @dataclass(frozen=True)
 class NamespacePoliciesProps:
-    """The namespace-wide policies: ``default-deny``, ``allow-dns`` and, when ``application_ports``
-    is set, ``policy_name`` letting the pods labelled ``application_selector`` accept those ports from
+    """The namespace-wide policies (``labels``: default the chart's standard labels, component
+    ``network``): ``default-deny``, ``allow-dns`` and, when ``application_ports`` is set,
+    ``policy_name`` letting the pods labelled ``application_selector`` accept those ports from
     ``sources``: namespace names or IP blocks (an ingress controller's, monitoring's), in order.
 
     Defaults: no application policy; ``policy_name`` ``allow-application-ingress``;
@@ -100,11 +105,13 @@ class NamespaceNetworkPolicies(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: NamespacePoliciesProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         chart = HelmChart.of(scope)
+        labels = dict(props.labels) or chart.standard_labels("network")
 
         def policy(name: str, spec: dict[str, Any]) -> Resource:
             return Resource(chart, api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=name,
-                            namespace=props.namespace, labels=props.labels, body={"spec": spec})
+                            namespace=props.namespace, labels=labels, body={"spec": spec})
 
         def namespace_peer(name: str) -> dict[str, Any]:
             return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: name}}}
@@ -125,7 +132,8 @@ class NamespaceNetworkPolicies(constructs.Construct):
 
 @dataclass(frozen=True)
 class AllowAllPolicyProps:
-    """The namespace and name of a policy that allows everything (default name ``allow-all``)."""
+    """The namespace and name of a policy that allows everything (default name ``allow-all``);
+    ``labels`` default to the chart's standard labels (component ``network``)."""
 
     namespace: str
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -138,7 +146,10 @@ class AllowAllPolicy(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: AllowAllPolicyProps) -> None:
         super().__init__(scope, id)
-        self.policy = Resource(HelmChart.of(scope), api_version="networking.k8s.io/v1", kind="NetworkPolicy",
-                               name=props.name, namespace=props.namespace, labels=props.labels,
+        check_props(self, props)
+        chart = HelmChart.of(scope)
+        self.policy = Resource(chart, api_version="networking.k8s.io/v1", kind="NetworkPolicy",
+                               name=props.name, namespace=props.namespace,
+                               labels=dict(props.labels) or chart.standard_labels("network"),
                                body={"spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
                                               "ingress": [{}], "egress": [{}]}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ConfigError, ConstructError
 from ..model import Toleration
 
 ZONE = "topology.kubernetes.io/zone"
@@ -12,14 +13,21 @@ HOSTNAME = "kubernetes.io/hostname"
 
 class Scheduling:
     """The scheduling intents of one workload; each call adds to what is there, and an intent
-    stated twice is kept once.  The pod spec fields are produced from them at synthesis."""
+    stated twice is kept once.  The pod spec fields are produced from them at synthesis.
+    ``owner`` (the workload construct) names where a refused intent came from."""
 
-    def __init__(self, selector: dict[str, str]) -> None:
+    def __init__(self, selector: dict[str, str], owner: Any = None) -> None:
         self._selector = selector
+        self._owner = owner
         self._spread: list[dict[str, Any]] = []
         self._tolerations: list[dict[str, Any]] = []
         self._required_nodes: list[dict[str, Any]] = []
         self._separate: list[dict[str, Any]] = []
+
+    def _error(self, prop: str, value: object, allowed: str) -> ConfigError:
+        if self._owner is not None:
+            return ConstructError.of(self._owner, f"scheduling.{prop}", value, allowed)
+        return ConfigError(f"scheduling.{prop}", value, allowed)
 
     @staticmethod
     def _add(items: list[dict[str, Any]], item: dict[str, Any]) -> None:
@@ -29,9 +37,10 @@ class Scheduling:
     def spread(self, topology_key: str = ZONE, *, max_skew: int = 1, when_unsatisfiable: str = "DoNotSchedule") -> None:
         """Spread the pods evenly over ``topology_key`` domains (zones by default)."""
         if when_unsatisfiable not in ("DoNotSchedule", "ScheduleAnyway"):
-            raise ValueError(f"when_unsatisfiable must be DoNotSchedule or ScheduleAnyway, not {when_unsatisfiable!r}")
+            raise self._error("spread.when_unsatisfiable", when_unsatisfiable,
+                              "when_unsatisfiable must be DoNotSchedule or ScheduleAnyway")
         if max_skew < 1:
-            raise ValueError(f"max_skew must be at least 1, not {max_skew}")
+            raise self._error("spread.max_skew", max_skew, "max_skew must be at least 1")
         self._add(self._spread, {"maxSkew": max_skew, "topologyKey": topology_key,
                                  "whenUnsatisfiable": when_unsatisfiable,
                                  "labelSelector": {"matchLabels": dict(self._selector)}})

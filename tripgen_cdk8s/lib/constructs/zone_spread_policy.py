@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import constructs
 
+from ..errors import ConstructError, check_props
 from ..model import Toleration
 from .scheduling import HOSTNAME, ZONE, Scheduling
 
@@ -45,10 +46,13 @@ class ZoneSpreadPolicy(constructs.Construct):
 
     def __init__(self, scope: constructs.Construct, id: str, props: ZoneSpreadPolicyProps) -> None:
         super().__init__(scope, id)
+        check_props(self, props)
         if props.zone_when_unsatisfiable not in ("DoNotSchedule", "ScheduleAnyway"):
-            raise ValueError("zone_when_unsatisfiable must be DoNotSchedule or ScheduleAnyway")
+            raise ConstructError.of(self, "zone_when_unsatisfiable", props.zone_when_unsatisfiable,
+                                    "DoNotSchedule or ScheduleAnyway")
         if bool(props.node_label_key) != bool(props.node_label_values):
-            raise ValueError("node_label_key and node_label_values go together")
+            raise ConstructError.of(self, "node_label_values", props.node_label_values,
+                                    "node_label_key and node_label_values go together")
         self.props = props
         self.workloads: list[Schedulable] = []
         for workload in props.workloads:
