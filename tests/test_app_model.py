@@ -208,13 +208,13 @@ def test_a_route_to_a_workload_the_ingress_controller_cannot_reach_is_refused(tm
 
 def test_a_mistyped_props_field_is_a_user_error_with_a_did_you_mean(tmp_path):
     root = make_project(tmp_path, api_extra=', readines_path="/ready"')
-    one_line_exit_2(run_cli("synth", cwd=root), "config.py:", "MicroServiceProps has no field 'readines_path'",
+    one_line_exit_2(run_cli("synth", cwd=root), "config.py:", "MicroServiceProps.readines_path",
                     "did you mean readiness_path?")
 
 
 def test_a_construct_check_is_a_user_error(tmp_path):
     root = make_project(tmp_path, api_extra=", port=70000")
-    one_line_exit_2(run_cli("synth", cwd=root), "config.py:", "70000")
+    one_line_exit_2(run_cli("synth", cwd=root), "config.py:", "api/service.port", "70000")
 
 
 def test_a_project_s_sync_window_and_guardrails_are_validated():

@@ -64,8 +64,9 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
             project.build(app)
             charts = [c for c in app.node.children if isinstance(c, HelmChart)]
             out = [SynthesizedChart.of(c, project.name) for c in charts]
-    except ConfigError:
-        raise
+    except ConfigError as err:  # a construct's own check (ConstructError) or a props error: add where
+        converted = _user_error(err)
+        raise (converted or err) from None
     except SystemExit as exc:
         raise ConfigError(f"overlays/{project.name}/config.py: build", f"SystemExit({exc.code})",
                           "allowed: a build function that returns, not one that exits") from None
@@ -203,56 +204,23 @@ def _is_library(filename: str) -> bool:
 
 
 def _user_error(exc: BaseException) -> ConfigError | None:
-    """A mistake made in the build function, as one line naming where: an exception raised in the
-    team's own code, a props class called with a field it does not have (``TypeError`` from a
-    dataclass ``__init__``), or a construct's own check (``ValueError``).  None for anything else
-    (a defect of the library: an internal error)."""
+    """A mistake made in the build function, as one line naming the file and line of the team's
+    code where it happened: a props class called with a field it does not have or without one it
+    needs (:func:`tripgen_cdk8s.lib.errors.user_error`, with the nearest field name), an exception
+    raised in the team's own code, or a construct's own check.  None for anything else (a defect
+    of the library: an internal error)."""
     import traceback
+
+    from ..lib.errors import user_error
 
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if not _is_library(f.filename)]
-    raised_in_user_code = bool(frames) and not _is_library(frames[-1].filename)
-    props_call = isinstance(exc, TypeError) and bool(frames) and frames[-1].filename == "<string>"
-    if not (raised_in_user_code or props_call or isinstance(exc, ValueError)):
-        return None
     where = f"{Path(user[-1].filename).name}:{user[-1].lineno}" if user else "build"
+    props = user_error(exc)
+    if props is not None:
+        return ConfigError(f"{where}: {props.field}", props.value, props.allowed) if user else props
+    raised_in_user_code = bool(frames) and not _is_library(frames[-1].filename)
+    if not (raised_in_user_code or isinstance(exc, ValueError)):
+        return None
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if isinstance(exc, TypeError):
-        text = _did_you_mean(exc, text)
     return ConfigError(where, type(exc).__name__, text)
-
-
-def _did_you_mean(exc: BaseException, text: str) -> str:
-    """``X.__init__() got an unexpected keyword argument 'readines_path'`` with the nearest field."""
-    import dataclasses
-    import difflib
-    import re
-
-    m = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", text)
-    if not m:
-        return text
-    tb = exc.__traceback__
-    fields: list[str] = []
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if owner is not None and type(owner).__name__ == m[1] and dataclasses.is_dataclass(owner):
-            fields = [f.name for f in dataclasses.fields(owner)]
-        tb = tb.tb_next
-    if not fields:
-        cls = next((c for c in _props_classes() if c.__name__ == m[1]), None)
-        fields = [f.name for f in dataclasses.fields(cls)] if cls is not None else []
-    hint = difflib.get_close_matches(m[2], fields, n=1)
-    return f"{m[1]} has no field {m[2]!r}" + (f"; did you mean {hint[0]}?" if hint else
-                                             f"; fields: {', '.join(fields)}" if fields else "")
-
-
-def _props_classes() -> list[type]:
-    """The dataclasses of the loaded tripgen_cdk8s modules (the props classes a build can call)."""
-    import dataclasses
-    import sys
-
-    out = []
-    for name, module in list(sys.modules.items()):
-        if name.startswith("tripgen_cdk8s.") and module is not None:
-            out += [v for v in vars(module).values() if isinstance(v, type) and dataclasses.is_dataclass(v)]
-    return out
