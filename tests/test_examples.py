@@ -28,6 +28,7 @@ WITHOUT_TRIPGEN = (
 # releases file, a second environment to promote to or None)
 EXAMPLES = {
     "bookstore": ("prod", "catalog.autoscaling.maxReplicas=9", "orders", None),
+    "newsletter": ("staging", "api.autoscaling.maxReplicas=3", "sender", "live"),
 }
 
 
@@ -73,10 +74,12 @@ def test_every_command_for_every_example(installed, example):  # noqa: F811
     assert tripgen(installed, root, "synth", "--check").returncode == 0
 
     # validate: guardrails, default deny, helm, schemas, checkov
-    proc = tripgen(installed, root, "validate", "--env", env)
+    proc = tripgen(installed, root, "validate")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FAIL" not in proc.stdout
     assert f"ok   {env}: guardrails (" in proc.stdout
     assert f"ok   {env}: every pod is selected by a NetworkPolicy and the default deny" in proc.stdout
+    assert f"ok   {env}: checkov (kubernetes and helm frameworks)" in proc.stdout
 
     # graph, without --env
     proc = tripgen(installed, root, "graph")
