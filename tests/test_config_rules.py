@@ -1370,7 +1370,7 @@ def test_queue_scaling_and_a_second_scaler_kind_are_both_accepted():
 
 
 def test_a_new_sync_window_and_key_vault_are_checked_like_the_committed_ones():
-    w = SyncWindow(kind="allow", schedule="* * * * *", duration="1h", time_zone="Europe/Berlin", applications=("*",))
+    w = SyncWindow(kind="allow", schedule="30 1 * * *", duration="1h", time_zone="Europe/Berlin", applications=("*",))
     valid(sub(DEV, "gitops", sync_window=w))
     assert error_of(sub(DEV, "gitops", sync_window=R(w, applications=("-x",)))) == (
         "gitops.sync_window.applications[0]: invalid value '-x'; allowed: an Application name or glob such as * or tripgen-*"

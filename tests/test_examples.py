@@ -25,10 +25,11 @@ WITHOUT_TRIPGEN = (
 )
 
 # example -> (an environment, a chart with a replica or scaling key to --set, a service in its
-# releases file, a second environment to promote to or None)
+# releases file, a second environment to promote to or None, an environment whose guardrails
+# refuse a mutable tag)
 EXAMPLES = {
-    "bookstore": ("prod", "catalog.autoscaling.maxReplicas=9", "orders", None),
-    "newsletter": ("staging", "api.autoscaling.maxReplicas=3", "sender", "live"),
+    "bookstore": ("prod", "catalog.autoscaling.maxReplicas=9", "orders", None, "prod"),
+    "newsletter": ("staging", "api.autoscaling.maxReplicas=3", "sender", "live", "live"),
 }
 
 
@@ -64,7 +65,7 @@ def test_the_tripgen_layer_is_really_unimportable(installed):  # noqa: F811
 
 def test_every_command_for_every_example(installed, example):  # noqa: F811
     name, root = example
-    env, assignment, service, second = EXAMPLES[name]
+    env, assignment, service, second, strict = EXAMPLES[name]
     committed = tree_bytes(root / "charts")
 
     # synth writes exactly the committed charts; --check agrees
@@ -115,7 +116,7 @@ def test_every_command_for_every_example(installed, example):  # noqa: F811
         assert tripgen(installed, root, "synth", "--check").returncode == 0
     # a guardrail holds for the release pipeline too: exit 2, one line, nothing written
     before = tree_bytes(root / "charts")
-    proc = tripgen(installed, root, "release", "set", service, "--env", env, "--tag", "nightly")
+    proc = tripgen(installed, root, "release", "set", service, "--env", strict, "--tag", "nightly")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "guardrail" in proc.stderr and "Traceback" not in proc.stderr
     assert tree_bytes(root / "charts") == before

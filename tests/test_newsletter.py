@@ -138,3 +138,16 @@ def test_helm_template_renders_the_hooks_in_helm_s_own_way():
     hooks = [d["metadata"]["name"] for d in docs if "helm.sh/hook" in (d["metadata"].get("annotations") or {})]
     assert sorted(hooks) == ["api-migrate", "api-migrate", "api-migrate-config", "api-migrate-sa"]
     assert Path(EXAMPLE / "README.md").is_file()
+
+
+def test_set_re_renders_a_hook_s_image_and_the_hpa_bound_as_helm_would():
+    project = loader.load(EXAMPLE, "staging")
+    s = pipeline.synthesize(project, None, ("api.apiMigrate.image.digest=", "api.apiMigrate.image.tag=3.3.0",
+                                            "api.autoscaling.maxReplicas=3"))
+    [job] = [o for o in s.objects if o["kind"] == "Job"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/newsletter/api:3.3.0"
+    [hpa] = [o for o in s.objects if o["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["maxReplicas"] == 3
+    [api] = [c for c in s.helm_charts if c.name == "api"]
+    values = yaml.safe_load(__import__("tripgen_cdk8s.lib.helm", fromlist=["render_values"]).render_values(api.values))
+    assert values["apiMigrate"]["image"]["tag"] == "3.3.0" and values["autoscaling"]["maxReplicas"] == 3

@@ -22,6 +22,8 @@ from ..lib.helmchart import Binding, SynthesizedChart, ValueParam
 _VALUE = re.compile(r'^\{\{ (?:\.Values\.(?P<dotted>[A-Za-z0-9_.]+)|\(index \.Values (?P<index>(?:"[^"]+" ?)+)\))'
                     r'(?P<filters>(?: \| (?:toString|quote))*) \}\}$')
 _IMAGE = re.compile(r'^\{\{ include "[^"]+\.image" \. \| quote \}\}$')
+_PREFIXED_IMAGE = re.compile(r'^\{\{ if \.Values\.(?P<p>[A-Za-z0-9_.]+)\.image\.digest \}\}\{\{ printf "%s/%s@%s" ')
+_REFERENCED = re.compile(r'\.Values\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)')
 IMAGE_KEYS = ("image.registry", "image.repository", "image.tag", "image.digest")
 
 
@@ -58,8 +60,17 @@ def _keys_and_render(binding: Binding) -> tuple[tuple[str, ...], Any] | None:
             ref = f"{v['image.registry']}/{v['image.repository']}"
             return f"{ref}@{v['image.digest']}" if v["image.digest"] else f"{ref}:{v['image.tag']}"
         return IMAGE_KEYS, image
-    if ".Values" in binding.template:
-        return ("*",), None
+    m = _PREFIXED_IMAGE.match(binding.template)
+    if m:
+        prefix = m["p"]
+        keys = tuple(f"{prefix}.{k}" for k in IMAGE_KEYS)
+
+        def prefixed_image(v: Mapping[str, Any]) -> str:
+            reg, repo, tag, digest = (v[k] for k in keys)
+            return f"{reg}/{repo}@{digest}" if digest else f"{reg}/{repo}:{tag}"
+        return keys, prefixed_image
+    if ".Values" in binding.template:  # a template tripgen cannot evaluate: the keys it reads
+        return tuple(_REFERENCED.findall(binding.template)), None
     return None
 
 
@@ -110,7 +121,7 @@ def apply_values(charts: list[SynthesizedChart], assignments: tuple[str, ...]) -
         for obj_key, bindings in chart.values.bindings.items():
             for i, binding in enumerate(bindings):
                 found = _keys_and_render(binding)
-                if found is None or key not in found[0] and "*" not in found[0]:
+                if found is None or key not in found[0]:
                     continue
                 keys, render = found
                 if render is None:
