@@ -173,7 +173,8 @@ def apiserver(workdir: Path, etcd_url: str, prefix: str = "/registry") -> Iterat
             "--client-ca-file", str(certs / "ca.crt"), "--authorization-mode", "RBAC",
             "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file",
             str(certs / "sa.pub"), "--service-account-signing-key-file", str(certs / "sa.key"),
-            "--service-cluster-ip-range", "10.96.0.0/16", "--profiling=false", "--v=0"]
+            "--service-cluster-ip-range", "10.96.0.0/16", "--profiling=false", "--v=0",
+            "--allow-privileged=true"]  # as on AKS and kubeadm clusters: Pod Security, not this flag, decides
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: test\n"

@@ -91,9 +91,14 @@ def prepare(cluster: Cluster) -> None:
     assert apply_all(cluster, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}]) == []
 
 
-def act_as_quota_controller(cluster: Cluster, objs: list[Obj]) -> None:
-    """There is no controller manager: publish each ResourceQuota's initial status (hard = spec,
-    nothing used) as its controller would, so quota admission can judge the pods."""
+def act_as_controllers(cluster: Cluster, objs: list[Obj]) -> None:
+    """There is no controller manager: create each new namespace's ``default`` ServiceAccount and
+    publish each ResourceQuota's initial status (hard = spec, nothing used) as its controllers
+    would, so the ServiceAccount and quota admission can judge the pods."""
+    for ns in (o for o in objs if o["kind"] == "Namespace"):
+        cluster.apply({"apiVersion": "v1", "kind": "ServiceAccount",
+                       "metadata": {"name": "default", "namespace": ns["metadata"]["name"]}},
+                      field_manager="serviceaccount-controller")
     for q in (o for o in objs if o["kind"] == "ResourceQuota"):
         hard = q["spec"]["hard"]
         cluster.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {
@@ -109,7 +114,7 @@ def sync(cluster: Cluster, tree: Path, project: str, env: str) -> tuple[list[str
     errors, applied = [], []
     for objs in environment_sync(str(HELM), env_dir(tree, project, env), charts, KUBE_VERSION):
         errors += apply_all(cluster, objs)
-        act_as_quota_controller(cluster, objs)
+        act_as_controllers(cluster, objs)
         applied += objs
     return errors, applied
 
@@ -170,10 +175,10 @@ def test_environment_applies_and_every_pod_is_admitted(cluster: Cluster, project
 def test_argocd_applications_are_applied_in_wave_order(cluster: Cluster) -> None:
     sync(cluster, ROOT, "tripgen", "prod")
     apps = [o for o in manifests(ROOT / "charts" / "prod" / "argocd") if o["kind"] == "Application"]
-    assert apps
+    assert {a["spec"]["destination"]["namespace"] for a in apps} == {"argocd", "tripgen-prod"}
     for app in apps:
         stored = cluster.get(app)
-        assert stored is not None and stored["spec"]["destination"]["namespace"] == "tripgen-prod"
+        assert stored is not None and stored["spec"]["destination"] == app["spec"]["destination"]
 
 
 # ---------------------------------------------------------------------------- upgrades from earlier revisions
@@ -235,9 +240,11 @@ def test_a_chart_version_with_build_metadata_makes_valid_labels_the_server_accep
                                                                                    tmp_path: Path) -> None:
     charts = make_project(tmp_path, SHOP.replace("NS", "build-meta").replace("VERSION", "0.1.0+build.7"))
     objs = render_chart(str(HELM), charts / "shop", "shop", "build-meta", KUBE_VERSION)
-    labels = {o["metadata"]["labels"]["helm.sh/chart"] for o in objs if o["kind"] != "Namespace"}
-    assert labels == {"shop-0.1.0_build.7"}
     assert apply_all(cluster, sorted(objs, key=lambda o: o["kind"] != "Namespace")) == []
+    act_as_controllers(cluster, objs)
+    labels = {o["metadata"].get("labels", {}).get("helm.sh/chart") for o in objs}
+    assert labels == {"shop-0.1.0_build.7", None}  # None: the LimitRange, which has no standard labels
+    assert {o["metadata"].get("labels", {}).get("app.kubernetes.io/version") for o in objs} == {"0.1.0_build.7", None}
     pods = dry_run(cluster, pod_template_pods(objs), pods=False)
     assert [(o.label, o.status) for o in pods] == [("Pod build-meta/shop-pod-check", "ok")]
 
@@ -265,6 +272,7 @@ def test_a_privileged_container_in_a_restricted_namespace_is_refused_by_pod_secu
     objs = render_chart(str(HELM), charts / "agent", "agent", "restricted-check", KUBE_VERSION)
     # The Deployment itself is stored (Pod Security only warns on workloads) ...
     assert apply_all(cluster, sorted(objs, key=lambda o: o["kind"] != "Namespace")) == []
+    act_as_controllers(cluster, objs)
     # ... its pods are not: the real admission refuses the pod template.
     [outcome] = dry_run(cluster, pod_template_pods(objs), pods=False)
     assert outcome.status == "failed"
@@ -333,6 +341,7 @@ def test_validate_cluster_reports_a_refusal_with_exit_1(tmp_path: Path, kube_api
     c = connect(kube_apiserver)
     objs = render_chart(str(HELM), charts / "agent", "agent", "restricted-check", KUBE_VERSION)
     assert apply_all(c, [o for o in objs if o["kind"] == "Namespace"]) == []
+    act_as_controllers(c, objs)
     c.close()
     proc = run_cli("validate", "--project", str(tmp_path), "--cluster", "--kubeconfig", str(kube_apiserver.kubeconfig))
     assert proc.returncode == 1, proc.stdout + proc.stderr

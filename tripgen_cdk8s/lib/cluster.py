@@ -196,7 +196,10 @@ class Cluster:
         return str(body["gitVersion"])
 
     def resource(self, api_version: str, kind: str) -> tuple[str, bool]:
-        """(plural, namespaced) of ``kind`` in ``api_version``; ApplyRefused when the server has no such kind."""
+        """(plural, namespaced) of ``kind`` in ``api_version``; ApplyRefused when the server has no such kind.
+        Discovery is cached per API version and asked again for a kind it did not have (a CRD just created)."""
+        if kind not in self._resources.get(api_version, {}):
+            self._resources.pop(api_version, None)
         if api_version not in self._resources:
             path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
             status, body = self.request("GET", path)
@@ -375,9 +378,16 @@ def apply_all(cluster: Cluster, objs: Iterable[Obj], *, dry_run: bool = False) -
     return errors
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader reading a bare ``=`` (an enum value in the AlertmanagerConfig CRD) as a string."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 def parse_manifests(text: str) -> list[Obj]:
     """The non-empty documents of a multi-document YAML stream."""
-    return [d for d in yaml.safe_load_all(text) if d]
+    return [d for d in yaml.load_all(text, Loader=_Loader) if d]
 
 
 # ---------------------------------------------------------------------------- an environment's charts, as Argo CD syncs them

@@ -259,7 +259,7 @@ def chart_files(chart: Any) -> dict[str, str]:
         "type": "application",
         "version": chart.version,
         "appVersion": chart.app_version,
-        "kubeVersion": ">=1.29.0-0",
+        "kubeVersion": chart.kubernetes.kube_version,
     }
     if chart.keywords:
         chart_yaml["keywords"] = list(chart.keywords)

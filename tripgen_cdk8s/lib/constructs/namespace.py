@@ -38,7 +38,8 @@ class AppNamespaceProps:
 
 
 class AppNamespace(constructs.Construct):
-    """The Namespace with Pod Security labels (enforce pinned to v1.29), an optional ResourceQuota
+    """The Namespace with Pod Security labels (enforce pinned to the chart's minimum Kubernetes
+    version, ``HelmChartProps.kubernetes``), an optional ResourceQuota
     and a LimitRange.  The Namespace's name follows ``.Release.Namespace`` when it is the chart's
     namespace."""
 
@@ -51,7 +52,7 @@ class AppNamespace(constructs.Construct):
         labels.update({
             NAMESPACE_NAME_LABEL: ns,
             "pod-security.kubernetes.io/enforce": props.pod_security,
-            "pod-security.kubernetes.io/enforce-version": "v1.29",
+            "pod-security.kubernetes.io/enforce-version": chart.props.kubernetes.pod_security_version,
             "pod-security.kubernetes.io/audit": props.pod_security_warn,
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
