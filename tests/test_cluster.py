@@ -372,3 +372,12 @@ contexts: [{{name: gone, context: {{cluster: gone, user: u}}}}]
     no_context = run_cli("validate", "--cluster", "--kubeconfig", str(config), "--context", "other")
     assert no_context.returncode == 2
     assert no_context.stderr == f"error: kubeconfig {config}: no context named 'other'\n"
+
+
+def test_an_api_removed_before_the_servers_version_is_refused_by_it(cluster: Cluster) -> None:
+    from test_kubeversions import FLOWSCHEMA_V1BETA3  # removed in 1.32, the server is 1.35
+
+    [outcome] = dry_run(cluster, [FLOWSCHEMA_V1BETA3], pods=False)
+    assert (outcome.status, outcome.message) == (
+        "failed", "FlowSchema: the server has no kind FlowSchema in flowcontrol.apiserver.k8s.io/v1beta3 "
+                  "(API removed, or CRD not installed)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Literal
 
 from ..lib.errors import ConfigError
+from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
 from ..lib.model import HorizontalScaling as HorizontalScaling
@@ -343,6 +344,10 @@ class Environment:
     messaging: Messaging = field(default_factory=Messaging)
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
+    # The supported Kubernetes minors: from 1.29, the version the charts were first written for, to
+    # 1.37, the newest AKS release (AKS LTS 1.32-1.33 and standard 1.35-1.37 lie inside); README
+    # "Kubernetes versions".  The charts' kubeVersion, Pod Security version and validate follow it.
+    kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
     guardrails: Guardrails = field(default_factory=Guardrails)
     zone_spread: bool = True
     pod_security_warn: str = "restricted"
