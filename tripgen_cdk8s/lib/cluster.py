@@ -281,10 +281,18 @@ def _annotation(obj: Obj, key: str) -> str:
     return str(((obj.get("metadata") or {}).get("annotations") or {}).get(key, ""))
 
 
+HELM_HOOKS = {"pre-install": "PreSync", "pre-upgrade": "PreSync", "post-install": "PostSync",
+              "post-upgrade": "PostSync"}
+"""How Argo CD maps Helm hooks to its phases (other Helm hooks, such as tests, it does not run)."""
+
+
 def phase(obj: Obj) -> str:
-    """The Argo CD sync phase: a hook's (``PreSync``, ``PostSync``, ...), else ``Sync``."""
+    """The Argo CD sync phase: an Argo CD hook's (``PreSync``, ``PostSync``, ...) or a Helm hook's
+    as Argo CD maps it, else ``Sync``."""
     hooks = [h.strip() for h in _annotation(obj, HOOK).split(",") if h.strip()]
-    return next((h for h in hooks if h in PHASES), "Sync") if hooks else "Sync"
+    if not hooks:
+        hooks = [HELM_HOOKS.get(h.strip(), "") for h in _annotation(obj, "helm.sh/hook").split(",")]
+    return next((h for h in hooks if h in PHASES), "Sync")
 
 
 def sync_order(objs: Iterable[Obj], wave: int = 0) -> list[Obj]:
@@ -293,8 +301,8 @@ def sync_order(objs: Iterable[Obj], wave: int = 0) -> list[Obj]:
         kind = o["kind"]
         rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
         w = _annotation(o, WAVE)
-        return (PHASES.index(phase(o)) if phase(o) in PHASES else 1, int(w) if w else wave, rank, kind,
-                str(o["metadata"]["name"]))
+        w = w or _annotation(o, "helm.sh/hook-weight")
+        return (PHASES.index(phase(o)), int(w) if w else wave, rank, kind, str(o["metadata"]["name"]))
     return sorted(objs, key=key)
 
 
