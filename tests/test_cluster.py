@@ -379,5 +379,5 @@ def test_an_api_removed_before_the_servers_version_is_refused_by_it(cluster: Clu
 
     [outcome] = dry_run(cluster, [FLOWSCHEMA_V1BETA3], pods=False)
     assert (outcome.status, outcome.message) == (
-        "failed", "FlowSchema: the server has no kind FlowSchema in flowcontrol.apiserver.k8s.io/v1beta3 "
+        "failed", "FlowSchema batch: the server has no kind FlowSchema in flowcontrol.apiserver.k8s.io/v1beta3 "
                   "(API removed, or CRD not installed)")

@@ -218,7 +218,7 @@ class Cluster:
 
     @staticmethod
     def _missing(api_version: str, kind: str) -> tuple[str, bool]:
-        raise ApplyRefused(f"{kind}: the server has no kind {kind} in {api_version} (API removed, or CRD not installed)")
+        raise ApplyRefused(f"the server has no kind {kind} in {api_version} (API removed, or CRD not installed)")
 
     def path(self, obj: Obj, namespace: str | None = None) -> str:
         """The object's URL path (``namespace`` for a namespaced object without one)."""
@@ -234,7 +234,10 @@ class Cluster:
         query = {"fieldManager": field_manager, "force": "true"}
         if dry_run:
             query["dryRun"] = "All"
-        path = self.path(obj) + (f"/{subresource}" if subresource else "")
+        try:
+            path = self.path(obj) + (f"/{subresource}" if subresource else "")
+        except ApplyRefused as err:
+            raise ApplyRefused(f"{describe(obj)}: {err}") from err
         status, body = self.request("PATCH", path, json.dumps(obj).encode(), "application/apply-patch+yaml", query)
         if status >= 300:
             raise ApplyRefused(f"{describe(obj)}: {_message(body) or f'HTTP {status}'}")
