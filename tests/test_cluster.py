@@ -381,3 +381,19 @@ def test_an_api_removed_before_the_servers_version_is_refused_by_it(cluster: Clu
     assert (outcome.status, outcome.message) == (
         "failed", "FlowSchema batch: the server has no kind FlowSchema in flowcontrol.apiserver.k8s.io/v1beta3 "
                   "(API removed, or CRD not installed)")
+
+
+def test_validate_cluster_skips_a_pod_whose_service_account_the_same_sync_creates(cluster: Cluster, tmp_path: Path,
+                                                                                 kube_apiserver: ApiServer) -> None:
+    make_project(tmp_path, SHOP.replace("NS", "sa-check").replace("VERSION", "0.1.0"))
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sa-check"}}
+    assert apply_all(cluster, [namespace]) == []  # the namespace exists; the chart's ServiceAccount does not
+    act_as_controllers(cluster, [namespace])
+    proc = run_cli("validate", "--project", str(tmp_path), "--cluster", "--kubeconfig", str(kube_apiserver.kubeconfig))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[:-1] == [
+        "skip Pod sa-check/shop-pod-check: its ServiceAccount shop-sa is created by this same sync "
+        "(a dry run persists nothing)"]
+    assert proc.stdout.splitlines()[-1].endswith(" accepted, 1 skipped (not checked), 0 refused")
+    assert cluster.get({"apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": {"name": "shop-sa", "namespace": "sa-check"}}) is None
