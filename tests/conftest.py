@@ -125,6 +125,3 @@ def objects_yaml(header: str, objects: list[dict]) -> str:
 def objects_snapshot(snapshot):  # type: ignore[no-untyped-def]
     """syrupy's snapshot, one YAML file per test (see RenderedObjectsSnapshot)."""
     return snapshot.use_extension(RenderedObjectsSnapshot)
-
-
-from kube import kube_apiserver, kube_etcd  # noqa: E402,F401  the cluster tests' real etcd and API server

@@ -197,20 +197,20 @@ def apiserver(workdir: Path, etcd_url: str, prefix: str = "/registry") -> Iterat
         yield server
 
 
-# ---------------------------------------------------------------------------- fixtures (imported by conftest.py)
+# ---------------------------------------------------------------------------- fixtures (imported by test_cluster.py)
 
 import pytest  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def kube_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="session", name="kube_etcd")
+def kube_etcd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One etcd for the session's API servers (each under its own key prefix)."""
     with etcd(tmp_path_factory.mktemp("etcd")) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
-def kube_apiserver(kube_etcd: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+@pytest.fixture(scope="session", name="kube_apiserver")
+def kube_apiserver_fixture(kube_etcd: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """The session's kube-apiserver (stopped at the end of the session, also after a failure)."""
     with apiserver(tmp_path_factory.mktemp("kube-apiserver"), kube_etcd) as server:
         yield server

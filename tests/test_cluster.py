@@ -20,7 +20,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from kube import KUBE_VERSION, ApiServer, apiserver
+from kube import KUBE_VERSION, ApiServer, apiserver, kube_apiserver_fixture, kube_etcd_fixture  # noqa: F401  (fixtures)
 
 from conftest import ROOT, run_cli
 from tripgen_cdk8s.lib.cluster import (
