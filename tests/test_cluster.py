@@ -214,6 +214,19 @@ def test_an_upgrade_that_changes_a_deployment_selector_is_refused_naming_object_
 # ---------------------------------------------------------------------------- charts a team writes with the library
 
 
+def processes_using(path: Path) -> list[str]:
+    """The command lines of the running processes that name ``path`` (the servers' files are under it)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in text:
+            found.append(text)
+    return found
+
+
 def make_project(root: Path, build: str) -> Path:
     (root / "overlays" / "prod").mkdir(parents=True)
     (root / "overlays" / "prod" / "config.py").write_text(textwrap.dedent(build))
@@ -318,10 +331,12 @@ def test_validate_cluster_reports_what_a_dry_run_cannot_check_as_skipped(kube_et
         prepare(c)  # the CRDs and Argo CD: a cluster ready for the first sync of the environment
         c.close()
         proc = run_cli("validate", "--env", "dev", "--cluster", "--kubeconfig", str(server.kubeconfig))
+        assert processes_using(tmp_path / "server"), "the check below would be vacuous"
         after = connect(server)
         namespace = after.get({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tripgen-dev"}})
         after.close()
     assert namespace is None, "validate --cluster persisted an object"
+    assert processes_using(tmp_path / "server") == [], "kube-apiserver still running after its context"
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     skipped = [line for line in lines if line.startswith("skip ")]

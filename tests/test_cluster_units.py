@@ -84,3 +84,10 @@ def test_a_failing_exec_plugin_is_a_cluster_error_with_its_last_line(tmp_path: P
     with pytest.raises(ClusterError) as err:
         load_kubeconfig(kubeconfig(tmp_path, f"{{exec: {{command: {plugin}}}}}"))
     assert str(err.value) == f"kubeconfig exec plugin {plugin} failed: AADSTS700082: the refresh token has expired"
+
+
+def test_context_and_kubeconfig_without_cluster_are_a_usage_error() -> None:
+    from conftest import run_cli
+
+    proc = run_cli("validate", "--env", "dev", "--context", "aks")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", "error: --context and --kubeconfig need --cluster\n")
