@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cdk8s
 import pytest
 import yaml
 
-from tripgen_cdk8s import AppNamespace, AppNamespaceProps, HelmChart, HelmChartProps, Project
+from tripgen_cdk8s import AppNamespace, AppNamespaceProps, HelmChart, HelmChartProps
 from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.lib.helm import chart_files
+from tripgen_cdk8s.lib.helmchart import SynthesizedChart
 from tripgen_cdk8s.lib.kubeversions import KubernetesVersions
-from tripgen_cdk8s.lib.project import synthesize
 from tripgen_cdk8s.lib.validation import CRD_DIR, check_custom_resources, check_schemas_in_range, environment_checks
 
 FLOWSCHEMA_V1BETA3 = {
@@ -47,13 +48,15 @@ def test_union_spans_every_range() -> None:
     assert KubernetesVersions.union([]) == KubernetesVersions()
 
 
-def test_kube_version_and_pod_security_version_follow_the_range() -> None:
-    def build(app):  # type: ignore[no-untyped-def]
-        chart = HelmChart(app, "shop", HelmChartProps(namespace="shop", version="0.1.0",
-                                                      kubernetes=KubernetesVersions("1.32", "1.35")))
-        AppNamespace(chart, "namespace", AppNamespaceProps())
+def shop(versions: KubernetesVersions) -> SynthesizedChart:
+    """A chart with only its namespace, supporting ``versions``."""
+    chart = HelmChart(cdk8s.App(), "shop", HelmChartProps(namespace="shop", version="0.1.0", kubernetes=versions))
+    AppNamespace(chart, "namespace", AppNamespaceProps())
+    return SynthesizedChart.of(chart, "prod")
 
-    [chart] = synthesize(Project(name="prod", build=build)).charts
+
+def test_kube_version_and_pod_security_version_follow_the_range() -> None:
+    chart = shop(KubernetesVersions("1.32", "1.35"))
     files = chart_files(chart)
     assert yaml.safe_load(files["Chart.yaml"])["kubeVersion"] == ">=1.32.0-0"
     [ns] = [o for o in chart.objects if o["kind"] == "Namespace"]
@@ -73,12 +76,7 @@ def test_an_api_removed_inside_the_range_fails_on_the_minor_that_removed_it() ->
 
 
 def test_validate_checks_the_schemas_of_the_charts_range() -> None:
-    def build(app):  # type: ignore[no-untyped-def]
-        HelmChart(app, "shop", HelmChartProps(namespace="shop", version="0.1.0",
-                                              kubernetes=KubernetesVersions("1.30", "1.33")))
-        AppNamespace(app.node.children[0], "namespace", AppNamespaceProps())
-
-    charts = synthesize(Project(name="prod", build=build)).charts
+    charts = [shop(KubernetesVersions("1.30", "1.33"))]
     checks = dict(environment_checks(Path("."), Path("charts"), "prod", charts, CRD_DIR, require_default_deny=False,
                                      echo=print))
     assert "prod: Kubernetes 1.30-1.33 schemas (strict, every minor)" in checks
