@@ -258,13 +258,13 @@ def inner_timers(project: Path, out: Path, report: Path) -> None:
     import cdk8s
     import constructs
 
+    import tripgen_cdk8s.app.topology as topology
     import tripgen_cdk8s.cli  # noqa: F401
     import tripgen_cdk8s.lib.helm as helm
     import tripgen_cdk8s.lib.helmchart as helmchart
     import tripgen_cdk8s.lib.writer as writer
     import tripgen_cdk8s.tripgen.app as app
     import tripgen_cdk8s.tripgen.overlays as overlays
-    import tripgen_cdk8s.tripgen.topology as topology
     t_import = time.perf_counter() - t1
 
     # Every wrapped function is looked up at call time (module globals, class attributes, or a

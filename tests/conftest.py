@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HELM = ROOT / ".tools" / "bin" / "helm"
 sys.path.insert(0, str(ROOT))
 
+from tripgen_cdk8s.app import loader, pipeline  # noqa: E402
+from tripgen_cdk8s.app.pipeline import EnvironmentSynthesis  # noqa: E402
 from tripgen_cdk8s.lib.validation import CRD_DIR  # noqa: E402
 from tripgen_cdk8s.tripgen import overlays  # noqa: E402
-from tripgen_cdk8s.tripgen.app import Synthesis, synthesize  # noqa: E402
-from tripgen_cdk8s.tripgen.outputs import environment_files  # noqa: E402
 
 CRDS = CRD_DIR  # the CRDs vendored with the package
 
@@ -28,15 +28,16 @@ ENVIRONMENTS = overlays.available(ROOT)
 
 
 @cache
-def synthesis(env: str) -> Synthesis:
-    """The synthesised environment from its committed overlay (cached per session)."""
-    return synthesize(overlays.load(ROOT, env))
+def synthesis(env: str) -> EnvironmentSynthesis:
+    """The synthesised environment from its committed overlay (cached per session), through the
+    application model's pipeline as every command runs it."""
+    return pipeline.synthesize(loader.load(ROOT, env), ROOT)
 
 
 @cache
 def generated_files(env: str) -> dict[str, str]:
     """Every file the generator writes for ``env``, by path relative to charts/<env>/."""
-    return environment_files(synthesis(env))
+    return pipeline.files(synthesis(env))
 
 
 def objects(env: str, kind: str | None = None) -> list[dict]:

@@ -337,7 +337,7 @@ def test_no_routing_object_in_dev():
 
 
 def test_the_readme_route_computation_agrees_with_amtool(amtool, routing_file):
-    from tripgen_cdk8s.tripgen.observability_report import route_receivers
+    from tripgen_cdk8s.app.observability_report import route_receivers
 
     route = find("prod", "AlertmanagerConfig", "tripgen-alert-routing")["spec"]["route"]
     for severity in ("critical", "warning", "info"):

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import HELM, ROOT, objects_yaml, parse_all, run_helm, tree_bytes
 from tripgen_cdk8s.lib.validation import check_builtin_schemas, check_helm, check_invariants
@@ -123,7 +124,7 @@ def test_synth_from_the_installed_package_gives_exactly_the_committed_charts(syn
     generated = tree_bytes(synthesised_copy / "charts")
     committed = tree_bytes(EXAMPLE / "charts")
     assert sorted(generated) == sorted(committed)
-    assert {p.split("/")[1] for p in committed if p.count("/") > 1} == set(CHART_NAMES)
+    assert {p.split("/")[1] for p in committed if p.count("/") > 1} == {*CHART_NAMES, "argocd"}
     for path in committed:
         assert generated[path] == committed[path], f"{path} differs: run `tripgen synth` in examples/bookstore"
 
@@ -218,9 +219,14 @@ def key(o: dict) -> tuple[str, str]:
     return (o["kind"], o["metadata"]["name"])
 
 
-def test_the_example_has_exactly_its_three_charts():
-    assert [c.name for c in synthesis().charts] == list(CHART_NAMES)
-    assert sorted(p.name for p in CHARTS_DIR.iterdir() if p.is_dir()) == sorted(CHART_NAMES)
+def test_the_example_has_exactly_its_three_charts_and_its_argocd_manifests():
+    assert [c.name for c in synthesis().helm_charts] == list(CHART_NAMES)
+    assert sorted(p.name for p in CHARTS_DIR.iterdir() if p.is_dir()) == sorted([*CHART_NAMES, "argocd"])
+    apps = sorted(p.name for p in (CHARTS_DIR / "argocd" / "applications").iterdir())
+    assert apps == sorted(f"{c}.yaml" for c in CHART_NAMES)
+    bootstrap = list(yaml.safe_load_all((CHARTS_DIR / "argocd" / "bootstrap.yaml").read_text()))
+    assert [(o["kind"], o["metadata"]["name"]) for o in bootstrap] == [
+        ("AppProject", "bookstore"), ("AppProject", "bookstore-apps"), ("Application", "bookstore-prod")]
 
 
 @pytest.mark.parametrize("chart", CHART_NAMES)
@@ -233,7 +239,7 @@ def test_helm_lint_strict_and_the_exact_round_trip(chart):
 
 def test_every_object_passes_the_kubernetes_1_29_schemas_strict_and_the_invariants():
     objects = all_rendered()
-    assert len(objects) == sum(len(c.objects) for c in synthesis().charts) == 19
+    assert len(objects) == sum(len(c.objects) for c in synthesis().helm_charts) == 19
     assert check_builtin_schemas(objects) == []
     assert check_invariants(objects) == []
     assert {o["apiVersion"].split("/")[0] for o in objects} <= {"v1", "apps", "autoscaling", "policy", "networking.k8s.io"}

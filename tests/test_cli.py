@@ -89,7 +89,7 @@ BAD_INPUT = [
     (["--env", "prod", "--set", "user-service.replicaCount=3"], "user-service.replicaCount"),
     (["--env", "dev", "--set", "user-service.autoscaling.maxReplicas=3"], "user-service.autoscaling.maxReplicas"),
     (["--set", "user-service.workloadIdentity.clientId=not-a-guid"], "user-service.workloadIdentity.clientId"),
-    (["--set", "trip-service.autoscaling.maxReplicas=400"], "max_replicas"),
+    (["--set", "trip-service.autoscaling.maxReplicas=400"], "--set trip-service.autoscaling.maxReplicas=400: node_pool"),
     (["--set", "noequals"], "--set"),
     (["--set", "nodot=1"], "--set"),
     (["--env", "staging"], "--env"),
@@ -159,8 +159,8 @@ def test_bad_overlay_values_exit_2_name_the_field_and_lose_nothing(project_copy,
 INTERNAL_ERROR = """
 import sys
 sys.path.insert(0, {root!r})
-import tripgen_cdk8s.tripgen.app as app
-def broken(env):
+import tripgen_cdk8s.app.pipeline as app
+def broken(*args, **kwargs):
     raise KeyError("a bug")
 app.synthesize = broken
 from tripgen_cdk8s.cli import main

@@ -23,6 +23,7 @@ import pytest
 from kube import KUBE_VERSION, ApiServer, apiserver, kube_apiserver_fixture, kube_etcd_fixture  # noqa: F401  (fixtures)
 
 from conftest import ROOT, run_cli
+from tripgen_cdk8s.app import loader, pipeline
 from tripgen_cdk8s.lib.cluster import (
     ApplyRefused,
     ChartSource,
@@ -38,7 +39,6 @@ from tripgen_cdk8s.lib.cluster import (
     render_chart,
 )
 from tripgen_cdk8s.lib.validation import CRD_DIR
-from tripgen_cdk8s.tripgen import overlays
 
 pytestmark = pytest.mark.xdist_group("kube")
 
@@ -56,7 +56,7 @@ replace it with the release tag once one exists."""
 @cache
 def sources(project: str, env: str) -> tuple[ChartSource, ...]:
     """The charts of one environment, with their release namespaces (from the working tree's config)."""
-    synthesis = overlays.synthesize(overlays.load(PROJECTS[project], env))
+    synthesis = pipeline.synthesize(loader.load(PROJECTS[project], env), PROJECTS[project])
     return tuple(ChartSource(c.name, c.namespace, c.is_helm) for c in synthesis.charts)
 
 

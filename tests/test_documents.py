@@ -25,10 +25,10 @@ def fixture_chart():
 def test_every_template_is_package_data():
     shipped = {p.name for p in resources.files("tripgen_cdk8s.lib").joinpath("templates").iterdir()}
     assert set(documents.TEMPLATES) | {"_macros.j2"} <= shipped
-    app = {p.name for p in resources.files("tripgen_cdk8s.tripgen").joinpath("templates").iterdir()}
+    app = {p.name for p in resources.files("tripgen_cdk8s.app").joinpath("templates").iterdir()}
     assert "environment-readme.md.j2" in app
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert "templates/*.j2" in data["tripgen_cdk8s.lib"] and "templates/*.j2" in data["tripgen_cdk8s.tripgen"]
+    assert "templates/*.j2" in data["tripgen_cdk8s.lib"] and "templates/*.j2" in data["tripgen_cdk8s.app"]
 
 
 def test_chart_readme_template():
@@ -54,7 +54,7 @@ def test_notes_template():
 
 def test_environment_readme_template():
     text = documents.render(
-        "environment-readme.md.j2", package="tripgen_cdk8s.tripgen", env_name="qa", namespace="demo-qa",
+        "environment-readme.md.j2", package="tripgen_cdk8s.app", env_name="qa", title="TripGen", namespace="demo-qa",
         charts=["a-1.0.0", "b-1.0.0"], object_count=3,
         kinds=[["Deployment", 2], ["Service", 1]], services=[["demo", "`img:v1`", "1", "-", "a|b", "c", "-", "Rolling"]],
         capacity=["## Capacity", "", "fits."], allow_all=True, mermaid="flowchart LR\n  a --> b")

@@ -184,11 +184,11 @@ def test_no_assignments_on_an_invalid_environment_raise_its_own_error():
 
 
 def test_an_unknown_service_lists_the_services_and_suggests_the_nearest():
-    assert str(error_of(PROD, ["trip-servce.image.tag=v2"])) == (
+    assert str(error_of(PROD, ["trip-servce.image.tag=v2.0.0"])) == (
         "--set trip-servce: invalid value 'trip-servce'; allowed services: user-service, trip-service, ai-service, "
         "location-service (did you mean trip-service?)"
     )
-    assert str(error_of(PROD, ["billing.image.tag=v2"])) == (
+    assert str(error_of(PROD, ["billing.image.tag=v2.0.0"])) == (
         "--set billing: invalid value 'billing'; allowed services: user-service, trip-service, ai-service, location-service"
     )
 
@@ -232,7 +232,7 @@ def test_a_value_that_conflicts_with_another_field_names_the_key_that_was_set():
 
 
 def test_the_conflict_names_the_set_on_the_same_object_not_the_last_one():
-    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=20", "user-service.image.tag=v2"])
+    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=20", "user-service.image.tag=v2.0.0"])
     assert err.field == "--set trip-service.autoscaling.minReplicas (services.trip-service.scaling.min_replicas)"
     assert err.value == "20"
 
@@ -242,8 +242,8 @@ def test_the_conflict_names_the_set_on_the_same_service_before_the_last_one():
         "--set trip-service.resources.limits.cpu (services.trip-service.resources.limits.cpu): invalid value '100m'; "
         "conflicts with services.trip-service.resources.requests.cpu='500m': allowed: at most the limit 100m"
     )
-    assert str(error_of(PROD, ["user-service.image.tag=v2", "trip-service.resources.limits.cpu=100m"])) == expected
-    assert str(error_of(PROD, ["trip-service.resources.limits.cpu=100m", "user-service.image.tag=v2"])) == expected
+    assert str(error_of(PROD, ["user-service.image.tag=v2.0.0", "trip-service.resources.limits.cpu=100m"])) == expected
+    assert str(error_of(PROD, ["trip-service.resources.limits.cpu=100m", "user-service.image.tag=v2.0.0"])) == expected
 
 
 def test_the_conflict_reports_the_last_value_given_for_the_key():
@@ -257,9 +257,9 @@ def test_a_conflict_with_a_field_of_no_set_service_names_the_last_set():
     base = dataclasses.replace(
         PROD, services=tuple(dataclasses.replace(s, min_available=5) if s.name == "location-service" else s for s in PROD.services)
     )
-    err = error_of(base, ["user-service.image.tag=v2", "ai-service.image.tag=v3"])
+    err = error_of(base, ["user-service.image.tag=v2.0.0", "ai-service.image.tag=v3.0.0"])
     assert err.field == "--set ai-service.image.tag (services.ai-service.image.tag)"
-    assert err.value == "v3"
+    assert err.value == "v3.0.0"
     assert err.allowed.startswith("conflicts with services.location-service.min_available=5: ")
 
 
@@ -271,12 +271,12 @@ def test_a_loose_match_of_a_key_is_still_suggested():
 
 
 def test_the_conflict_prefers_the_set_on_the_same_object_over_a_later_one_on_the_same_service():
-    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=20", "trip-service.image.tag=v2"])
+    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=20", "trip-service.image.tag=v2.0.0"])
     assert err.field == "--set trip-service.autoscaling.minReplicas (services.trip-service.scaling.min_replicas)"
 
 
 def test_the_conflict_prefers_a_set_on_another_object_of_the_same_service_over_a_later_one_elsewhere():
-    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=2", "user-service.image.tag=v2"])
+    err = error_of(PROD, ["trip-service.autoscaling.minReplicas=2", "user-service.image.tag=v2.0.0"])
     assert str(err) == (
         "--set trip-service.autoscaling.minReplicas (services.trip-service.scaling.min_replicas): invalid value '2'; "
         "conflicts with services.trip-service.min_available=2: allowed: below the minimum replicas (2), "

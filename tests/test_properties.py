@@ -31,7 +31,7 @@ def valid_service_changes(draw, name):
     hi = draw(st.integers(lo, lo + 6))
     cpu = draw(st.integers(1, 10)) * 50
     mem = draw(st.sampled_from([256, 512, 768, 1024]))
-    tag = draw(st.from_regex(r"\Av[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(-rc[0-9])?\Z"))
+    tag = draw(st.from_regex(r"\Av(0|[1-9][0-9]?)\.(0|[1-9][0-9]?)\.(0|[1-9][0-9]?)(-rc[0-9])?\Z"))
     digest = draw(st.one_of(st.just(""), st.binary(min_size=32, max_size=32).map(lambda b: "sha256:" + b.hex())))
     res = svc.resources
     resources = dataclasses.replace(

@@ -34,8 +34,23 @@ def _lint_imports(cwd: Path, pythonpath: Path | None = None) -> subprocess.Compl
 def test_the_layers_hold_lint_imports_passes():
     proc = _lint_imports(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Contracts: 4 kept, 0 broken." in proc.stdout
-    assert "tripgen_cdk8s.lib) knows nothing of TripGen" in proc.stdout
+    assert "Contracts: 6 kept, 0 broken." in proc.stdout
+    assert "tripgen_cdk8s.lib) knows nothing of the application model," in proc.stdout
+    assert "The application model and the commands never import an app layer" in proc.stdout
+
+
+def test_the_contract_breaks_when_the_command_line_imports_tripgen(tmp_path):
+    """Issue 18: no command branches on a TripGen type; the CLI importing the TripGen layer is refused."""
+    import shutil
+
+    shutil.copytree(ROOT / "tripgen_cdk8s", tmp_path / "src" / "tripgen_cdk8s",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    cli = tmp_path / "src" / "tripgen_cdk8s" / "cli.py"
+    cli.write_text(cli.read_text() + "\nfrom .tripgen.config import Environment  # noqa: E402,F401\n")
+    proc = _lint_imports(tmp_path, tmp_path / "src")
+    assert proc.returncode == 1, proc.stdout
+    assert "BROKEN" in proc.stdout and "tripgen_cdk8s.cli -> tripgen_cdk8s.tripgen.config" in proc.stdout
 
 
 def test_the_layer_contract_breaks_when_the_generic_layer_imports_tripgen(tmp_path):
@@ -59,5 +74,5 @@ def test_the_public_api_is_exported_from_the_package_root_with_docstrings():
     assert undocumented == []
     assert {"MicroService", "AutoscaledService", "ZoneSpreadPolicy", "PrivateEndpointSecret", "HelmChart",
             "Project"} <= set(tripgen_cdk8s.__all__)
-    for name in tripgen_cdk8s.__all__:  # the generic layer only: nothing from the TripGen layer
-        assert getattr(tripgen_cdk8s, name).__module__.startswith("tripgen_cdk8s.lib"), name
+    for name in tripgen_cdk8s.__all__:  # the generic layers only: nothing from the TripGen layer
+        assert getattr(tripgen_cdk8s, name).__module__.startswith(("tripgen_cdk8s.lib", "tripgen_cdk8s.app")), name

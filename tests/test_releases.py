@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from conftest import ROOT, run_cli, tree_bytes
+from tripgen_cdk8s.app.releases import Release, edit_text, load_releases, parse_releases
 from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.tripgen import overlays
-from tripgen_cdk8s.tripgen.releases import Release, edit_text, load_releases, parse_releases
 
 DIGEST = "sha256:" + "ab12" * 16
 

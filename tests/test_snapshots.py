@@ -72,7 +72,7 @@ def rendered_objects(env: str, chart_name: str, base: Path) -> list[dict]:
     if not chart.is_helm:  # plain manifests, applied as they are
         return [o for f in sorted(directory.rglob("*.yaml")) for o in parse_all(f.read_text())]
     assert HELM.is_file(), f"{HELM} missing: run scripts/install-helm.sh"
-    proc = subprocess.run([str(HELM), "template", chart_name, str(directory), "--namespace", synthesis(env).env.namespace],
+    proc = subprocess.run([str(HELM), "template", chart_name, str(directory), "--namespace", synthesis(env).project.namespace],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return parse_all(proc.stdout)
@@ -81,7 +81,7 @@ def rendered_objects(env: str, chart_name: str, base: Path) -> list[dict]:
 def render_snapshot(env: str, chart_name: str, objects: list[dict]) -> str:
     """Plain YAML in a stable order: a header, then one document per object sorted by kind/namespace/name."""
     [chart] = [c for c in synthesis(env).charts if c.name == chart_name]
-    how = (f"helm template {chart_name} charts/{env}/{chart_name} --namespace {synthesis(env).env.namespace}"
+    how = (f"helm template {chart_name} charts/{env}/{chart_name} --namespace {synthesis(env).project.namespace}"
            if chart.is_helm else f"the plain manifests of charts/{env}/{chart_name}")
     return objects_yaml(f"{len(objects)} objects of charts/{env}/{chart_name}, as the cluster gets them: {how}",
                         objects)

@@ -15,9 +15,8 @@ import pytest
 
 from conftest import ENVIRONMENTS, ROOT, synthesis
 from conftest import objects as all_objects
+from tripgen_cdk8s.app import topology as t
 from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
-from tripgen_cdk8s.tripgen import topology as t
-from tripgen_cdk8s.tripgen.checks import capacity_report
 
 CALL_GRAPH = {
     ("trip-service", "user-service"),
@@ -45,7 +44,7 @@ def get(objs: list[dict], kind: str, name: str) -> dict:
 
 def readme(env: str, objs: list[dict] | None = None) -> str:
     s = synthesis(env)
-    return t.environment_readme(env, objs if objs is not None else objects(env), capacity_report(s.env), s.env.namespace)
+    return t.environment_readme(env, objs if objs is not None else objects(env), s.capacity, s.project.namespace, title="TripGen")
 
 
 def svc(name: str) -> str:
@@ -231,7 +230,7 @@ CAP_ROW = re.compile(r"^\| ([a-z-]+) \| (\d+) \| \d+ x \S+ = (\S+) \| \d+ x \S+ 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_readme_capacity_numbers_are_capacity_report(env):
-    report = capacity_report(synthesis(env).env)
+    report = synthesis(env).capacity
     doc = readme(env)
     rows = {m.group(1): (int(m.group(2)), m.group(3), m.group(4)) for m in CAP_ROW.finditer(doc)}
     assert rows == {s.name: (s.max_replicas, format_millicores(s.cpu_millicores), format_bytes(s.memory_bytes))
@@ -260,9 +259,9 @@ def test_prod_capacity_figures_match_the_spec():
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_capacity_report_agrees_with_the_synthesised_objects(env):
-    """The report is computed from config; the README shows objects: both must say the same."""
+    """The report (node pool x the objects' requests) and the README's tables say the same."""
     objs = objects(env)
-    report = {s.name: s for s in capacity_report(synthesis(env).env).services}
+    report = {s.name: s for s in synthesis(env).capacity.services}
     ws = t.workloads(objs)
     assert sorted(report) == sorted(w.service for w in ws)
     for w in ws:

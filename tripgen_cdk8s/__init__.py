@@ -1,5 +1,6 @@
 """tripgen-cdk8s: typed cdk8s constructs that generate Helm charts with real values, a schema and
-an exact round trip; and TripGen's charts, built on them.
+an exact round trip, the application model every app's environments share (guardrails, GitOps,
+releases, overrides, review output); and TripGen's charts, built on them.
 
 The public API of the generic layer is importable from here::
 
@@ -24,7 +25,11 @@ _EXPORTS = {
     # the chart, its objects and values, the project an overlay defines
     "HelmChart": "lib.helmchart", "HelmChartProps": "lib.helmchart", "Resource": "lib.helmchart",
     "ChartValues": "lib.helmchart", "SynthesizedChart": "lib.helmchart",
-    "Project": "lib.project", "ProjectSynthesis": "lib.project", "synthesize": "lib.project",
+    # the application model: one environment of an app, its guardrails, GitOps and releases
+    "Project": "app.model", "Guardrails": "app.model", "GitOps": "app.model", "Destination": "app.model",
+    "NodePool": "app.model",
+    "EnvironmentSynthesis": "app.pipeline", "synthesize": "app.pipeline",
+    "load_releases": "app.releases", "Releases": "app.releases",
     "ConfigError": "lib.errors",
     # value types
     "Image": "lib.model", "Resources": "lib.model", "ResourceAmounts": "lib.model",
@@ -59,12 +64,13 @@ __all__ = [
     "Alert", "AlertRules", "AlertRulesProps", "AlertmanagerConfig", "AlertmanagerConfigProps",
     "AllowAllPolicy", "AllowAllPolicyProps", "ApiIngress", "ApiIngressProps", "AppNamespace",
     "AppNamespaceProps", "ArgoApplication", "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps",
-    "AutoscaledService", "AutoscaledServiceProps", "ChartValues", "ClusterRoleGrant",
+    "AutoscaledService", "AutoscaledServiceProps", "ChartValues", "Destination", "EnvironmentSynthesis",
+    "GitOps", "Guardrails", "NodePool", "Releases", "load_releases", "ClusterRoleGrant",
     "ClusterRoleGrantProps", "ConfigError", "Connections", "GrafanaDashboard", "GrafanaDashboardProps",
     "HelmChart", "HelmChartProps", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "KedaScaling",
     "KeyVaultAccess", "MicroService", "MicroServiceProps", "NamespaceNetworkPolicies",
     "NamespacePoliciesProps", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret",
-    "PrivateEndpointSecretProps", "Project", "ProjectSynthesis", "Receiver", "Resource", "ResourceAmounts",
+    "PrivateEndpointSecretProps", "Project", "Receiver", "Resource", "ResourceAmounts",
     "ResourceKind", "Resources", "Route", "Scalable", "Scheduling", "SecretFile", "SecretKey",
     "SecretProviderClass", "SecretProviderClassProps", "ServiceNetworkPolicy", "ServiceNetworkPolicyProps",
     "ServiceScrape", "ServiceScrapeProps", "Strategy", "SyncWindow", "SynthesizedChart", "Toleration",
@@ -87,6 +93,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .app.model import Destination, GitOps, Guardrails, NodePool, Project
+    from .app.pipeline import EnvironmentSynthesis, synthesize
+    from .app.releases import Releases, load_releases
     from .lib.azure import (
         KeyVaultAccess,
         PrivateEndpointSecret,
@@ -152,4 +161,3 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SyncWindow,
         Toleration,
     )
-    from .lib.project import Project, ProjectSynthesis, synthesize

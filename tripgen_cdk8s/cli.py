@@ -16,8 +16,8 @@ import click
 from .lib.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from .tripgen.checks import CapacityReport
-    from .tripgen.overlays import Config
+    from .app.capacity import CapacityReport
+    from .app.pipeline import EnvironmentSynthesis
 
 
 def _fail(message: str) -> NoReturn:
@@ -27,7 +27,7 @@ def _fail(message: str) -> NoReturn:
 
 def _project(project: Path) -> Path:
     """The project directory: it must hold ``overlays/<env>/config.py``; otherwise exit 2."""
-    from .tripgen import overlays
+    from .app import loader as overlays
 
     root = project.resolve()
     if not root.is_dir():
@@ -40,6 +40,13 @@ def _project(project: Path) -> Path:
     return root
 
 
+def _finite(option: str, value: float) -> float:
+    """``value`` unless it is NaN (which every range comparison lets through)."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds from 0 to 86400", param_hint=option)
+    return value
+
+
 def _shown(path: Path) -> str:
     """``path`` as the user would type it: relative to the working directory when inside it."""
     try:
@@ -49,7 +56,7 @@ def _shown(path: Path) -> str:
 
 
 def _environments(root: Path, env: str) -> list[str]:
-    from .tripgen import overlays
+    from .app import loader as overlays
 
     envs = overlays.available(root)
     if env == "all":
@@ -59,44 +66,38 @@ def _environments(root: Path, env: str) -> list[str]:
     return [env]
 
 
-def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list[tuple[str, Any, dict[str, str]]]:
-    """Load, override, validate and synthesise every selected environment, or exit 2."""
-    from .tripgen import overlays
+def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list[EnvironmentSynthesis]:
+    """Load, override, validate and synthesise every selected environment, or exit 2.
 
+    Each ``--set`` applies to every selected environment whose chart has that key; one that no
+    environment has is an error (the message of the environment nearest to having it)."""
+    from .app import loader, pipeline
+    from .app.overrides import NotApplicable
+
+    results = []
+    skipped: dict[str, list[NotApplicable]] = {}
     try:
-        envs = [overlays.load(root, name) for name in env_names]
-        if sets:
-            envs = _apply_sets(envs, sets)
-        results = []
-        for e in envs:
-            synthesis = overlays.synthesize(e)
+        for name in env_names:
+            project = loader.load(root, name)
+            mine = list(sets)
+            while True:
+                try:
+                    synthesis = pipeline.synthesize(project, root, tuple(mine))
+                    break
+                except NotApplicable as err:
+                    if len(env_names) == 1 or err.assignment not in mine:
+                        raise
+                    skipped.setdefault(err.assignment, []).append(err)
+                    mine.remove(err.assignment)
             for warning in synthesis.warnings:
                 click.echo(warning, err=True)
-            results.append((e.name, synthesis, overlays.files(synthesis)))
+            results.append(synthesis)
+        for errors in skipped.values():
+            if len(errors) == len(env_names):  # no environment has it: the error of one that has the chart
+                raise next((e for e in errors if "unknown values key" in e.allowed), errors[0])
         return results
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-
-
-def _apply_sets(configs: list[Config], sets: tuple[str, ...]) -> list[Config]:
-    """Apply each ``--set`` to every selected environment whose chart has that key; a key that no
-    environment has is an error (reported by the first environment that has the service)."""
-    from .tripgen import overlays
-    from .tripgen.overrides import apply_overrides, parse_assignment, values_keys
-
-    envs = [overlays.environment(c, "synth --set") for c in configs]
-
-    per_env: list[list[str]] = [[] for _ in envs]
-    for text in sets:
-        service, key, _raw = parse_assignment(text)
-        targets = [i for i, e in enumerate(envs)
-                   if any(s.name == service for s in e.services) and key in values_keys(e.service(service), e)]
-        if not targets:
-            owner = next((e for e in envs if any(s.name == service for s in e.services)), envs[0])
-            apply_overrides(owner, [text])  # raises ConfigError naming the key and the nearest valid one
-        for i in targets:
-            per_env[i].append(text)
-    return [apply_overrides(e, texts) if texts else e for e, texts in zip(envs, per_env, strict=True)]
 
 
 _DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
@@ -128,7 +129,8 @@ def _common(fn: Any) -> Any:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing stale files when --out differs.")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE",
               help="Override a chart value for this run, e.g. trip-service.autoscaling.maxReplicas=12.")
-@click.option("--lock-timeout", "lock_timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--lock-timeout", "lock_timeout", type=click.FloatRange(min=0, max=86400), default=30.0, show_default=True,
+              callback=lambda _ctx, _param, value: _finite("--lock-timeout", value),
               help="Seconds to wait for another synth writing to --out before giving up (exit 2).")
 def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[str, ...], lock_timeout: float) -> None:
     """Synthesise the charts of one or every environment into OUT/<env>/.
@@ -141,7 +143,9 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
     root = _project(project)
     out = out if out is not None else root / "charts"
     shown = _shown(out)
-    results = _synthesize(root, _environments(root, env), sets)
+    from .app.pipeline import files as environment_files
+
+    results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
     if check:
         if out.exists() and not out.is_dir():
             _fail(f"--out: {shown} is not a directory")
@@ -186,13 +190,17 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
     shown = _shown(charts_dir)
     changed = 0
-    for name, _synthesis, files in _synthesize(root, _environments(root, env), sets):
+    from .app.pipeline import files as environment_files
+
+    for synthesis in _synthesize(root, _environments(root, env), sets):
+        name, files = synthesis.name, environment_files(synthesis)
         for path in stale_files(charts_dir, name, files):
             rel = path.split("/", 1)[1]
             if rel == RECORD:
                 continue
             old_file = charts_dir / path
-            old = old_file.read_text(encoding="utf-8").splitlines(keepends=True) if old_file.is_file() else []
+            old = (old_file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+                   if old_file.is_file() else [])
             new = files[rel].splitlines(keepends=True) if rel in files else []
             a = f"a/{shown}/{path}" if old_file.is_file() else "/dev/null"
             b = f"b/{shown}/{path}" if rel in files else "/dev/null"
@@ -207,7 +215,7 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
 def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...]) -> NoReturn:
     """``diff --against REF``: exit 0 equal, 1 different, 2 error (see :mod:`tripgen_cdk8s.objdiff`)."""
     from . import objdiff
-    from .tripgen import overlays
+    from .app import loader as overlays
 
     if sets:
         _fail("--set cannot be combined with --against (the comparison is between two committed configs)")
@@ -226,21 +234,22 @@ def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...
 
 @cli.command()
 @_common
-@click.option("--env", "env", default="prod", show_default=True, metavar="ENV", help="Environment to draw.")
+@click.option("--env", "env", default=None, metavar="ENV",
+              help="Environment to draw (default: the project's first environment, prod when it has one).")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True,
               help="Print the Mermaid source, or render it to SVG with mermaid-cli.")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of stdout (required for svg).")
-def graph(project: Path, env: str, fmt: str, output: Path | None) -> None:
+def graph(project: Path, env: str | None, fmt: str, output: Path | None) -> None:
     """Draw the topology the cluster will enforce (ingress paths, allowed calls, stores, scalers)."""
+    from .app import topology
     from .lib.tools import tool_base
-    from .tripgen import topology
 
     root = _project(project)
     if env == "all":
         _fail("--env: graph draws one environment; allowed: " + ", ".join(_environments(root, "all")))
-    [(_name, synthesis, _files)] = _synthesize(root, _environments(root, env), ())
-    text = topology.mermaid([o for c in synthesis.charts for o in c.objects])
+    [synthesis] = _synthesize(root, _environments(root, env or _environments(root, "all")[0]), ())
+    text = topology.mermaid(synthesis.objects)
     if fmt == "mermaid":
         if output is None:
             click.echo(text, nl=False)
@@ -274,10 +283,10 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
              context: str | None, kubeconfig: Path | None) -> None:
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov; or, with
     --cluster, a server-side dry run against a real cluster."""
+    from .app.guardrails import check_guardrails, check_ingress_routes
+    from .app.pipeline import files as environment_files
     from .lib.validation import CRD_DIR, Check, environment_checks, run_checks
     from .lib.writer import stale_files
-    from .tripgen.app import Synthesis
-    from .tripgen.checks import capacity_report
 
     root = _project(project)
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
@@ -289,17 +298,20 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
     if not crd_dir.is_dir():
         _fail(f"--crds: {crd_dir} is not a directory of CRDs")
     failed = 0
-    for name, synthesis, files in _synthesize(root, _environments(root, env), ()):
+    for synthesis in _synthesize(root, _environments(root, env), ()):
+        name, files, g = synthesis.name, environment_files(synthesis), synthesis.project.guardrails
+        objects = synthesis.objects
         checks: list[Check] = [
             (f"{name}: charts/ in sync with the config", functools.partial(stale_files, charts_dir, name, files))]
-        deny = False
-        if isinstance(synthesis, Synthesis):  # a TripGen environment: its capacity and guardrails
-            report = capacity_report(synthesis.env)
+        if synthesis.capacity is not None:
+            report = synthesis.capacity
             checks.append((f"{name}: capacity at maxReplicas fits the node pool ({report.summary()})",
                            functools.partial(_capacity_errors, report)))
-            deny = synthesis.env.guardrails.require_default_deny
-        checks += environment_checks(root, charts_dir, name, synthesis.charts, crd_dir, require_default_deny=deny,
-                                     echo=click.echo)
+        checks.append((f"{name}: guardrails ({_guardrail_summary(g)})", functools.partial(check_guardrails, objects, g)))
+        checks.append((f"{name}: every Ingress route reaches its workload under the NetworkPolicies",
+                       functools.partial(check_ingress_routes, objects)))
+        checks += environment_checks(root, charts_dir, name, synthesis.charts, crd_dir,
+                                     require_default_deny=g.require_default_deny, echo=click.echo)
         failed += run_checks(checks, click.echo)
         for warning in synthesis.warnings:
             click.echo(warning)
@@ -326,7 +338,8 @@ def _validate_cluster(root: Path, charts_dir: Path, env: str, kubeconfig: Path |
         _fail(str(err))
     failed = 0
     try:
-        for name, synthesis, _files in _synthesize(root, envs, ()):
+        for synthesis in _synthesize(root, envs, ()):
+            name = synthesis.name
             sources = [ChartSource(c.name, c.namespace, c.is_helm) for c in synthesis.charts]
             try:
                 objs = [o for chart in environment_sync(helm, charts_dir / name, sources, version) for o in chart]
@@ -352,6 +365,13 @@ def _validate_cluster(root: Path, charts_dir: Path, env: str, kubeconfig: Path |
     sys.exit(1 if failed else 0)
 
 
+def _guardrail_summary(g: Any) -> str:
+    on = [f"min_replicas={g.min_replicas}"]
+    on += [name for name in ("immutable_image_tags", "require_digest", "require_default_deny", "require_pdb",
+                             "require_resources", "require_probes") if getattr(g, name)]
+    return ", ".join(on)
+
+
 def _capacity_errors(report: CapacityReport) -> list[str]:
     return [] if report.steady_fits() else [report.summary()]
 
@@ -373,16 +393,16 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     """Synthesise with the new releases first (exit 2, nothing written, on any error), then write
     the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
     cannot be written (a held lock, a read-only directory), the releases files are put back."""
+    from .app.pipeline import files as environment_files
+    from .app.releases import read_text, releases_path, synthesize_with
     from .lib.writer import write_environments
-    from .tripgen.outputs import environment_files
-    from .tripgen.releases import releases_path, synthesize_with
 
     try:
         syntheses = synthesize_with(root, new_texts)
     except (ConfigError, UsageError) as err:
         _fail(str(err))
     files = {env: environment_files(syntheses[env]) for env in new_texts}
-    previous = {env: releases_path(root, env).read_text(encoding="utf-8") for env in new_texts}
+    previous = {env: read_text(releases_path(root, env)) for env in new_texts}
     for env, text in new_texts.items():
         _replace_text(releases_path(root, env), text)
     try:
@@ -403,7 +423,7 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
 @click.option("--digest", "digest", default=None, metavar="sha256:...", help="Image digest that pins the image.")
 def release_set(project: Path, service: str, env: str, tag: str | None, digest: str | None) -> None:
     """Record SERVICE's image (tag and/or digest) in ENV and re-synthesise ENV (exit 2 on bad input)."""
-    from .tripgen.releases import planned_set
+    from .app.releases import planned_set
 
     root = _project(project)
     [name] = _environments(root, env)
@@ -421,7 +441,7 @@ def release_set(project: Path, service: str, env: str, tag: str | None, digest: 
 @click.option("--to", "target", required=True, metavar="ENV", help="Environment to copy them to.")
 def release_promote(project: Path, services: tuple[str, ...], source: str, target: str) -> None:
     """Copy tags and digests of SERVICEs (default: all) from --from to --to and re-synthesise --to."""
-    from .tripgen.releases import planned_promote
+    from .app.releases import planned_promote
 
     root = _project(project)
     [src] = _environments(root, source)
@@ -438,7 +458,7 @@ def release_promote(project: Path, services: tuple[str, ...], source: str, targe
 @ENV_OPTION
 def release_show(project: Path, env: str) -> None:
     """Print the releases of one or every environment as a table."""
-    from .tripgen.releases import rows
+    from .app.releases import rows
 
     root = _project(project)
     try:
@@ -463,7 +483,14 @@ def main() -> None:
 
     debug = "--debug" in sys.argv[1:]
     try:
-        cli.main(prog_name="tripgen")
+        code = cli.main(prog_name="tripgen", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.ClickException as err:  # a usage error: one line, with the command to get help
+        where = f" (see `{err.ctx.command_path} --help`)" if isinstance(err, click.UsageError) and err.ctx else ""
+        _fail(_one_line(click.ClickException(err.format_message())) + where)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except (ConfigError, UsageError, WriteRefused) as err:
         _fail(_one_line(err))
     except OSError as err:  # the file system said no: read-only, not a directory, no space, ...

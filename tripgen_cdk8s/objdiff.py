@@ -29,27 +29,43 @@ from .lib.errors import UsageError
 MARKDOWN_BUDGET = 60_000
 
 _SYNTH_SCRIPT = r"""
-import json, sys
+import json, os, sys
 from pathlib import Path
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root))
+# stdout carries the JSON only: whatever the configs print goes to stderr
+result = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
 try:
     from tripgen_cdk8s.lib.errors import ConfigError
-    from tripgen_cdk8s.tripgen import overlays
-    synthesize = overlays.synthesize
-except ImportError:  # a revision from before the two layers
-    from tripgen_cdk8s import overlays
-    from tripgen_cdk8s.app import synthesize
-    from tripgen_cdk8s.errors import ConfigError
+    from tripgen_cdk8s.app import loader as overlays, pipeline
+    def objects(env):
+        return [o for c in pipeline.synthesize(overlays.load(root, env), root).charts for o in c.objects]
+except ImportError:  # a revision from before the application model
+    try:
+        from tripgen_cdk8s.lib.errors import ConfigError
+        from tripgen_cdk8s.tripgen import overlays
+    except ImportError:  # a revision from before the two layers
+        from tripgen_cdk8s import overlays
+        from tripgen_cdk8s.errors import ConfigError
+        from tripgen_cdk8s.app import synthesize as _synthesize
+        overlays.synthesize = _synthesize
+    def objects(env):
+        return [o for c in overlays.synthesize(overlays.load(root, env)).charts for o in c.objects]
 out = {}
 try:
     available = overlays.available(root)
     for env in sys.argv[2:]:
-        out[env] = [o for c in synthesize(overlays.load(root, env)).charts for o in c.objects] if env in available else []
+        out[env] = objects(env) if env in available else []
 except ConfigError as err:
     print(str(err), file=sys.stderr)
     sys.exit(2)
-json.dump(out, sys.stdout)
+except SystemExit as exc:
+    print(f"a config exited (SystemExit({exc.code})) instead of defining config", file=sys.stderr)
+    sys.exit(2)
+json.dump(out, result)
+result.flush()
 """
 
 
@@ -98,6 +114,15 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
 
 
+def _inside(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter, except that a member it refuses (a symlink or path pointing out
+    of the tree) is left out instead of failing the export: synthesis never needs one."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError:
+        return None
+
+
 def export_revision(root: Path, ref: str, dest: Path) -> Path:
     """Export ``ref``'s version of the project at ``root`` into ``dest``; returns the project
     directory inside it. Raises UsageError when ``root`` is not in a git repository or ``ref``
@@ -114,10 +139,7 @@ def export_revision(root: Path, ref: str, dest: Path) -> Path:
     if archive.returncode != 0:
         raise UsageError(f"--against: git archive {ref} failed: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths out of dest
-            tar.extractall(dest, filter="data")
-        else:  # pragma: no cover - git archive of our own repository writes plain files only
-            tar.extractall(dest)  # noqa: S202
+        tar.extractall(dest, filter=_inside)
     return dest / prefix if prefix else dest
 
 

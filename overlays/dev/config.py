@@ -6,6 +6,7 @@ in the namespace (PD 5.1); secrets come from the Kubernetes Secret `app-secrets`
 the charts (DD 3.4.1) and referenced here by name and key only.
 """
 
+from tripgen_cdk8s.app.releases import load_releases
 from tripgen_cdk8s.tripgen.config import (
     CachePolicy,
     Environment,
@@ -21,7 +22,6 @@ from tripgen_cdk8s.tripgen.config import (
     ServiceConfig,
     StoreAttachment,
 )
-from tripgen_cdk8s.tripgen.releases import load_releases
 
 NAMESPACE = "tripgen-dev"
 REGISTRY = "acrtrpgendev.azurecr.io"

@@ -1,5 +1,6 @@
 """Production configuration of TripGen (TRIPGEN.md, prod column).  Every number here is the spec's."""
 
+from tripgen_cdk8s.app.releases import load_releases
 from tripgen_cdk8s.tripgen.config import (
     AlertRouting,
     AppGatewayIngress,
@@ -23,7 +24,6 @@ from tripgen_cdk8s.tripgen.config import (
     SyncWindow,
     Telemetry,
 )
-from tripgen_cdk8s.tripgen.releases import load_releases
 
 NAMESPACE = "tripgen-prod"
 REGISTRY = "acrtrpgenprod.azurecr.io"
@@ -74,6 +74,9 @@ config = Environment(
         immutable_image_tags=True,
         min_replicas=2,
         require_default_deny=True,
+        require_pdb=True,
+        require_resources=True,
+        require_probes=True,
         ingress_kinds=("AppGatewayIngress",),
     ),
     zone_spread=True,

@@ -7,10 +7,13 @@ AKS node pool, the platform chart, the alerts and dashboards) are decided here, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cdk8s
 
+from ..app import pipeline
+from ..app.gitops import GITOPS_DIR
+from ..app.model import Destination, GitOps, NodePool, Project
+from ..app.model import Guardrails as GenericGuardrails
+from ..app.pipeline import EnvironmentSynthesis
 from ..lib.azure import (
     AKS_AGENT_POOL_LABEL,
     WORKLOAD_IDENTITY_AUTHENTICATION,
@@ -28,10 +31,6 @@ from ..lib.constructs import (
     AllowAllPolicyProps,
     ApiIngress,
     ApiIngressProps,
-    ArgoApplication,
-    ArgoApplicationProps,
-    ArgoProject,
-    ArgoProjectProps,
     AutoscaledService,
     AutoscaledServiceProps,
     GrafanaDashboard,
@@ -42,7 +41,6 @@ from ..lib.constructs import (
     NamespaceNetworkPolicies,
     NamespacePoliciesProps,
     PreviewAnalysis,
-    ResourceKind,
     ServiceNetworkPolicy,
     ServiceNetworkPolicyProps,
     ServiceScrape,
@@ -55,11 +53,10 @@ from ..lib.constructs import (
 from ..lib.constructs.microservice import SECRETS_MOUNT
 from ..lib.constructs.strategy import AnyStrategy
 from ..lib.errors import ConfigError
-from ..lib.helmchart import ChartValues, HelmChart, HelmChartProps, ManifestChart, SynthesizedChart
+from ..lib.helmchart import HelmChart, HelmChartProps
 from ..lib.labels import standard_labels
 from ..lib.model import HorizontalScaling, IpBlock, KedaScaling, Toleration
-from ..lib.quantities import format_bytes, format_millicores
-from .checks import capacity_report, check_capacity
+from ..lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
 from .config import (
     AppGatewayIngress,
     Environment,
@@ -108,15 +105,6 @@ def checkov_waivers(cfg: ServiceConfig) -> dict[str, str]:
     return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(waivers, start=1)}
 
 
-@dataclass(frozen=True)
-class Synthesis:
-    """All charts of one environment, plus warnings for stderr."""
-
-    env: Environment
-    charts: list[SynthesizedChart]
-    warnings: list[str]
-
-
 def _duration(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
@@ -156,19 +144,17 @@ def _chart_props(env: Environment, app_version: str, description: str) -> HelmCh
                           helper_prefix=HELPER_PREFIX, kubernetes=env.kubernetes)
 
 
-def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, MicroService], list[str]]:
-    """Compose the Helm charts of ``env``; returns the App, its charts (platform first), the
-    services by name and the capacity warnings.  The ArgoCD objects follow in :func:`synthesize`,
-    from the synthesised charts."""
-    validate_config(env)
+def build(env: Environment, app: cdk8s.App) -> tuple[list[HelmChart], dict[str, MicroService]]:
+    """Compose the Helm charts of ``env`` in ``app``: the platform chart first, then one per
+    service; returns the charts and the services by name."""
     for cfg in env.services:
         if cfg.name in (PLATFORM_CHART, GITOPS_DIR):
             raise ConfigError(f"services.{cfg.name}.name", cfg.name,
                               f"allowed: a name other than the charts generated beside the services "
                               f"({PLATFORM_CHART}, {GITOPS_DIR})")
-    warnings = check_capacity(env)
-    app = cdk8s.App()
-    charts: list[HelmChart] = []
+    platform = HelmChart(app, PLATFORM_CHART, _chart_props(env, env.chart_version,
+                                                           "TripGen namespace, quota, RBAC, network, ingress and alerts"))
+    charts: list[HelmChart] = [platform]
     services: dict[str, MicroService] = {}
     for cfg in env.services:
         chart = HelmChart(app, cfg.name, _chart_props(env, cfg.image.tag, f"TripGen {cfg.name}: {cfg.purpose}"))
@@ -183,9 +169,8 @@ def build_app(env: Environment) -> tuple[cdk8s.App, list[HelmChart], dict[str, M
             if cfg.external_egress:
                 svc.connections.allow_to(IpBlock.internet(", ".join(cfg.external_egress)), (443,))
             ServiceNetworkPolicy(svc.helm_chart, "network-policy", ServiceNetworkPolicyProps(workload=svc))
-    platform = _platform(app, env, services)
-    charts.insert(0, platform)
-    return app, charts, services, warnings
+    _platform(platform, env, services)
+    return charts, services
 
 
 def _strategy(cfg: ServiceConfig, env: Environment) -> AnyStrategy:
@@ -305,16 +290,16 @@ def _observe(chart: HelmChart, cfg: ServiceConfig, env: Environment, svc: MicroS
             dashboard=service_dashboard(env, cfg)))
 
 
-def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService]) -> HelmChart:
-    platform = HelmChart(app, PLATFORM_CHART, _chart_props(env, env.chart_version,
-                                                           "TripGen namespace, quota, RBAC, network, ingress and alerts"))
+def _platform(platform: HelmChart, env: Environment, services: dict[str, MicroService]) -> None:
     labels = standard_labels(name=PLATFORM_CHART, instance=PLATFORM_CHART, version=env.chart_version,
                              component="platform", chart=f"{PLATFORM_CHART}-{env.chart_version}", part_of=PART_OF)
-    cap = capacity_report(env)
+    pool = env.node_pool
     TripGenPlatform(platform, "platform", PlatformProps(
         namespace=env.namespace, labels=labels, pod_security=env.pod_security, pod_security_warn=env.pod_security_warn,
-        quota_requests_cpu=format_millicores(cap.allocatable_cpu_millicores) if env.resource_quota else None,
-        quota_requests_memory=format_bytes(cap.allocatable_memory_bytes) if env.resource_quota else None,
+        quota_requests_cpu=format_millicores(pool.max_nodes * cpu_millicores(pool.allocatable_cpu))
+        if env.resource_quota else None,
+        quota_requests_memory=format_bytes(pool.max_nodes * byte_count(pool.allocatable_memory))
+        if env.resource_quota else None,
         reader_service_accounts=tuple(services[c.name].service_account_name
                                       for c in env.services if c.kubernetes_api_access)))
     ing = env.ingress
@@ -350,74 +335,41 @@ def _platform(app: cdk8s.App, env: Environment, services: dict[str, MicroService
             GrafanaDashboard(platform, "deployments-dashboard", GrafanaDashboardProps(
                 name="deployments-dashboard", namespace=env.namespace, labels=labels, folder=folder(env),
                 dashboard=deployments_dashboard(env)))
-    return platform
 
 
-GITOPS_DIR = "argocd"
-CHARTS_DIR = "charts"
-
-
-def _gitops(app: cdk8s.App, env: Environment, charts: list[SynthesizedChart],
-            services: dict[str, MicroService]) -> ManifestChart:
-    """AppProject, the root Application (app of apps) and one child Application per chart."""
+def to_project(env: Environment) -> Project:
+    """The TripGen environment ``env`` (validated) as the application model's Project: TripGen's
+    charts, and its guardrails, GitOps settings and node pool as data."""
+    env = validate_config(env)
     g = env.gitops
-    out = ManifestChart(app, GITOPS_DIR, description=f"ArgoCD project and applications of tripgen-{env.name}")
-    labels = standard_labels(name="tripgen", instance=f"tripgen-{env.name}", version=env.chart_version,
-                             component="gitops", chart=f"{GITOPS_DIR}-{env.chart_version}", part_of=PART_OF)
-    labels["app.kubernetes.io/managed-by"] = "tripgen-cdk8s"
-    del labels["helm.sh/chart"]
-    kinds = _kinds(charts)
-    project = ArgoProject(out, "project", ArgoProjectProps(
-        name=g.project, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
-        destination_namespace=env.namespace, labels=labels,
-        namespaced_kinds=tuple(k for k, namespaced in kinds if namespaced),
-        cluster_kinds=tuple(k for k, namespaced in kinds if not namespaced),
-        sync_window=g.sync_window, description=f"TripGen {env.name}: the charts under {CHARTS_DIR}/{env.name}/"))
-    bootstrap = ArgoProject(out, "bootstrap-project", ArgoProjectProps(
-        name=f"{g.project}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
-        destination_namespace=g.argocd_namespace, labels=labels,
-        namespaced_kinds=(ResourceKind("argoproj.io", "Application"),),
-        description=f"TripGen {env.name}: the app-of-apps that creates the chart Applications"))
-    root = ArgoApplication(out, "root", ArgoApplicationProps(
-        name=f"tripgen-{env.name}", project=bootstrap, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
-        target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{GITOPS_DIR}/applications",
-        destination_namespace=g.argocd_namespace, labels=labels, sync_options=("ServerSideApply=true",)))
-    for obj in (project.api_object, bootstrap.api_object, root.api_object):
-        out.place(obj, "bootstrap.yaml")
-    waves = {c.name: c.sync_wave for c in env.services}
-    for chart in charts:
-        svc = services.get(chart.name)
-        child = ArgoApplication(out, f"app-{chart.name}", ArgoApplicationProps(
-            name=f"tripgen-{env.name}-{chart.name}", project=project, argocd_namespace=g.argocd_namespace,
-            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{CHARTS_DIR}/{env.name}/{chart.name}",
-            destination_namespace=env.namespace, labels=labels, helm_release=chart.name,
-            sync_wave=waves.get(chart.name, g.platform_sync_wave),
-            ignore_replicas_of=(svc,) if svc is not None and svc.autoscaled else ()))
-        out.place(child.api_object, f"applications/{chart.name}.yaml")
-    return out
+    pool = env.node_pool
+    gr = env.guardrails
+    waves = {PLATFORM_CHART: g.platform_sync_wave, **{c.name: c.sync_wave for c in env.services}}
+
+    def build_env(app: cdk8s.App) -> None:
+        build(env, app)
+
+    def overrides(sets: tuple[str, ...]) -> Project:
+        from .overrides import apply_overrides
+
+        return to_project(apply_overrides(env, list(sets)))
+
+    return Project(
+        name=env.name, build=build_env, app=PART_OF, namespace=env.namespace, version=env.chart_version,
+        description="TripGen",
+        guardrails=GenericGuardrails(
+            immutable_image_tags=gr.immutable_image_tags, release_tag_pattern=gr.release_tag_pattern,
+            require_digest=gr.require_digest, min_replicas=gr.min_replicas,
+            require_default_deny=gr.require_default_deny, require_pdb=gr.require_pdb,
+            require_resources=gr.require_resources, require_probes=gr.require_probes),
+        gitops=GitOps(repo_url=g.repo_url, target_revision=g.target_revision, argocd_namespace=g.argocd_namespace,
+                      project=g.project, sync_window=g.sync_window, waves=waves, default_wave=g.platform_sync_wave,
+                      destination=Destination(server=g.destination_server, name=g.destination_name)),
+        node_pool=NodePool(name=pool.name, max_nodes=pool.max_nodes, allocatable_cpu=pool.allocatable_cpu,
+                           allocatable_memory=pool.allocatable_memory),
+        overrides=overrides)
 
 
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
-
-
-def _kinds(charts: list[SynthesizedChart]) -> list[tuple[ResourceKind, bool]]:
-    """(group, kind) of every object the charts emit, and whether it is namespaced."""
-    found = set()
-    for chart in charts:
-        for obj in chart.objects:
-            api_version, kind = obj["apiVersion"], obj["kind"]
-            group = api_version.split("/")[0] if "/" in api_version else ""
-            found.add((ResourceKind(group, kind), kind not in CLUSTER_SCOPED))
-    return sorted(found, key=lambda x: (x[0].group, x[0].kind))
-
-
-def synthesize(env: Environment) -> Synthesis:
-    """Build and synthesise every chart of ``env`` into plain objects, then its ArgoCD objects."""
-    app, charts, services, warnings = build_app(env)
-    out = [SynthesizedChart.of(chart, env.name) for chart in charts]
-    gitops = _gitops(app, env, out, services)
-    out.append(SynthesizedChart(env=env.name, name=gitops.chart_name, version=env.chart_version,
-                                app_version=env.chart_version, description=gitops.description,
-                                namespace=env.gitops.argocd_namespace, objects=list(gitops.to_json()),
-                                values=ChartValues(), notes=[], files=dict(gitops.files)))
-    return Synthesis(env=env, charts=out, warnings=warnings)
+def synthesize(env: Environment) -> EnvironmentSynthesis:
+    """Synthesise every chart of ``env`` and its Argo CD objects (the application model's pipeline)."""
+    return pipeline.synthesize(to_project(env))

@@ -11,8 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from ..app.model import DIGEST as DIGEST
+from ..app.model import IMAGE_TAG as IMAGE_TAG
+from ..app.model import Guardrails as GenericGuardrails
 from ..lib.errors import ConfigError
 from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
@@ -27,10 +30,13 @@ from ..lib.quantities import byte_count, cpu_millicores, is_bytes, is_cpu
 
 DNS_LABEL = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # A service name is also the prefix of <name>-secrets, <name>-config, ...: keep room for suffixes.
-SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SERVICE_NAME = re.compile(r"^(?=.{1,50}$)[a-z]([-a-z0-9]*[a-z0-9])?$")
+# A Grafana dashboard uid is at most 40 characters; the service dashboards' are tripgen-<env>-<service>.
+DASHBOARD_UID_MAX = 40
+# Characters YAML or a terminal treat as line breaks or controls: C0, DEL, C1 (U+0085 NEL is a YAML
+# 1.1 line break), and the Unicode line and paragraph separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -52,7 +58,6 @@ VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]{1,60}$")
 # The writer's placeholder form (tripgen_cdk8s.helm.PLACEHOLDER_PREFIX): refused in config text.
 PLACEHOLDER_FORM = "TRIPGENHELMBINDING"
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-MUTABLE_TAGS = ("latest", "stable", "main", "master", "dev", "prod")
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,9 @@ class Delivery:
 
 @dataclass(frozen=True)
 class GitOps:
-    """Where ArgoCD runs and which repository and revision it syncs (TRIPGEN.md section 11)."""
+    """Where ArgoCD runs, which repository and revision it syncs (TRIPGEN.md section 11), and the
+    cluster it deploys to: ``destination_server`` (default the cluster Argo CD runs in), or a
+    cluster registered in Argo CD by ``destination_name``."""
 
     repo_url: str = "https://github.com/tripgen/k8s-manifests"
     target_revision: str = "main"
@@ -231,6 +238,8 @@ class GitOps:
     project: str = "tripgen"
     sync_window: SyncWindow | None = None
     platform_sync_wave: int = 0
+    destination_server: str = "https://kubernetes.default.svc"
+    destination_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -305,22 +314,15 @@ class Telemetry:
 
 
 @dataclass(frozen=True)
-class Guardrails:
-    """Rules an environment enforces on its own config, stated as data (prod sets them in its
-    overlay; the defaults enforce nothing beyond validity).
+class Guardrails(GenericGuardrails):
+    """The application model's guardrails (:class:`tripgen_cdk8s.app.model.Guardrails`: immutable
+    image tags, digests, the replica floor, default deny, PDBs, resources, probes), checked on the
+    objects of every app, plus TripGen's own:
 
-    ``immutable_image_tags``: refuse mutable tags (``latest``, ``stable``, ...); default False.
-    ``min_replicas``: the replica floor of every workload (``replicas``, or ``scaling.min_replicas``
-    of an autoscaled one); default 1.
-    ``require_default_deny``: ``network_policy`` must be ``default-deny`` and ``validate`` checks
-    that every pod is selected by the default deny; default False.
     ``ingress_kinds``: the ingress config classes allowed (``AppGatewayIngress``, ``NginxIngress``);
     default () = any.
     """
 
-    immutable_image_tags: bool = False
-    min_replicas: int = 1
-    require_default_deny: bool = False
     ingress_kinds: tuple[str, ...] = ()
 
 
@@ -358,6 +360,12 @@ class Environment:
     delivery: Delivery = field(default_factory=Delivery)
     gitops: GitOps = field(default_factory=GitOps)
     telemetry: Telemetry | None = None
+
+    def to_project(self) -> Any:
+        """This environment as the application model's Project (TripGen's conventions applied)."""
+        from .app import to_project
+
+        return to_project(self)
 
     def service(self, name: str) -> ServiceConfig:
         """The service called ``name``; ConfigError if there is none."""
@@ -414,8 +422,8 @@ def _check_text(path: str, value: object) -> None:
     """Every string of the config, wherever it lands: no control characters (a newline would
     inject YAML or a header), and never the writer's placeholder form."""
     if isinstance(value, str):
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            _fail(path, value, "allowed: text without control characters (newline, tab, ...)")
+        if CONTROL.search(value):
+            _fail(path, value, "allowed: text without control characters (newline, tab, U+0085, U+2028, ...)")
         if PLACEHOLDER_FORM in value.upper():
             _fail(path, value, f"allowed: text without {PLACEHOLDER_FORM} (reserved for the chart writer)")
     elif is_dataclass(value) and not isinstance(value, type):
@@ -470,9 +478,12 @@ def _validate_image(path: str, image: Image, env: Environment) -> None:
     # The tag is the chart's appVersion and so the app.kubernetes.io/version label.
     _str(f"{path}.tag", image.tag, LABEL_VALUE, "a tag that is also a Kubernetes label value: at most 63 "
          "characters, letters, digits, '.', '_', '-', starting and ending with a letter or digit")
-    if env.guardrails.immutable_image_tags and image.tag.lower() in MUTABLE_TAGS:
-        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: an immutable release tag, "
-              f"not {'/'.join(MUTABLE_TAGS)}")
+    g = env.guardrails
+    if g.immutable_image_tags and not image.digest and not re.match(g.release_tag_pattern, image.tag):
+        _fail(f"{path}.tag", image.tag, "allowed with guardrails.immutable_image_tags: a release tag matching "
+              f"{g.release_tag_pattern}, or a digest")
+    if g.require_digest and not image.digest:
+        _fail(f"{path}.digest", image.digest, "allowed with guardrails.require_digest: sha256:<64 hex digits>")
     if image.digest and not DIGEST.match(image.digest):
         _fail(f"{path}.digest", image.digest, "allowed: empty or sha256:<64 hex digits>")
     if image.pull_policy not in PULL_POLICIES:
@@ -511,7 +522,12 @@ def _validate_scaling(path: str, svc: ServiceConfig, env: Environment) -> None:
 
 def _validate_service(path: str, svc: ServiceConfig, env: Environment, names: set[str]) -> None:
     _check_types(path, svc)
-    _str(f"{path}.name", svc.name, SERVICE_NAME, "a DNS label of at most 50 characters (lower-case letters, digits, '-')")
+    _str(f"{path}.name", svc.name, SERVICE_NAME, "a DNS-1035 label of at most 50 characters (lower-case letters, "
+         "digits, '-', starting with a letter: it is a Service name)")
+    uid = f"tripgen-{env.name}-{svc.name}"
+    if env.monitoring is not None and env.monitoring.dashboards and len(uid) > DASHBOARD_UID_MAX:
+        _fail(f"{path}.name", svc.name, f"allowed: at most {DASHBOARD_UID_MAX - len(uid) + len(svc.name)} characters "
+              f"in {env.name} (its Grafana dashboard uid {uid} must be at most {DASHBOARD_UID_MAX})")
     _validate_image(f"{path}.image", svc.image, env)
     _validate_resources(f"{path}.resources", svc.resources)
     _int(f"{path}.replicas", svc.replicas, 1, 1000)
@@ -619,6 +635,10 @@ def validate(env: Environment) -> Environment:
     names = [s.name for s in env.services]
     if len(set(names)) != len(names):
         _fail("services", names, "allowed: each service name once")
+    for svc in env.services:  # a blue-green service also has the Service <name>-preview
+        if svc.strategy == "blueGreen" and f"{svc.name}-preview" in names:
+            _fail(f"services.{svc.name}-preview.name", f"{svc.name}-preview",
+                  f"allowed: a name other than {svc.name}-preview, the preview Service of the blue-green {svc.name}")
     _unique("stores", [st.name for st in env.stores], "each store name once")
     _unique("image_pull_secrets", env.image_pull_secrets, "each Secret once")
     _unique("messaging", env.messaging.queues + env.messaging.topics, "each queue or topic name once")
@@ -760,7 +780,8 @@ def validate(env: Environment) -> Environment:
 def _validate_observability(env: Environment, mon: Monitoring) -> None:
     """Alert routing, dashboards and telemetry (TRIPGEN.md 9.1-9.3)."""
     _check_types("monitoring", mon)
-    _str("monitoring.runbook_base_url", mon.runbook_base_url, re.compile(r"^https?://[^\s]+$"), "an http(s) URL")
+    _str("monitoring.runbook_base_url", mon.runbook_base_url, re.compile(r"^https?://[^\s{}]+$"),
+         "an http(s) URL without '{' or '}' (the alert annotations are Prometheus templates)")
     _str("monitoring.grafana_datasource_uid", mon.grafana_datasource_uid, re.compile(r"^[a-zA-Z0-9_-]{1,40}$"),
          "a Grafana data source UID")
     r = mon.alert_routing

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 from typing import Any
 
+from ..app.overrides import NotApplicable
 from ..lib.errors import ConfigError, UsageError
 from .config import Environment, ServiceConfig, validate
 
@@ -95,13 +96,13 @@ def apply_overrides(env: Environment, assignments: list[str]) -> Environment:
         names = [s.name for s in env.services]
         if service not in names:
             hint = difflib.get_close_matches(service, names, n=1)
-            raise ConfigError(f"--set {service}", service,
+            raise NotApplicable(text, f"--set {service}", service,
                               f"allowed services: {', '.join(names)}" + (f" (did you mean {hint[0]}?)" if hint else ""))
         svc = env.service(service)
         keys = values_keys(svc, env)
         if key not in keys:
             hint = difflib.get_close_matches(key, keys, n=1, cutoff=0.4)
-            raise ConfigError(f"--set {service}.{key}", raw,
+            raise NotApplicable(text, f"--set {service}.{key}", raw,
                               (f"unknown values key; did you mean {service}.{hint[0]}? " if hint else "unknown values key; ")
                               + f"keys of {service}: {', '.join(keys)}")
         path = VALUES_TO_CONFIG[key]

@@ -42,6 +42,13 @@ class ArgoProjectProps:
     cluster_kinds: tuple[ResourceKind, ...] = ()
     sync_window: SyncWindow | None = None
     description: str = ""
+    destination_server: str = IN_CLUSTER
+    destination_name: str = ""
+
+
+def destination(namespace: str, server: str, name: str) -> dict[str, str]:
+    """An Argo CD destination: the cluster by ``name`` when given, else by its API ``server`` URL."""
+    return {"name": name, "namespace": namespace} if name else {"server": server, "namespace": namespace}
 
 
 class ArgoProject(constructs.Construct):
@@ -59,7 +66,7 @@ class ArgoProject(constructs.Construct):
         spec: dict[str, object] = {
             "description": props.description,
             "sourceRepos": [props.repo_url],
-            "destinations": [{"server": IN_CLUSTER, "namespace": props.destination_namespace}],
+            "destinations": [destination(props.destination_namespace, props.destination_server, props.destination_name)],
             "clusterResourceWhitelist": kinds(props.cluster_kinds),
             "namespaceResourceWhitelist": kinds(props.namespaced_kinds),
         }
@@ -87,14 +94,18 @@ class ArgoApplicationProps:
     sync_wave: int | None = None
     helm_release: str | None = None
     ignore_replicas_of: tuple[Scalable, ...] = ()
+    ignore_replicas: tuple[tuple[str, str, str], ...] = ()
     sync_options: tuple[str, ...] = ("ServerSideApply=true", "RespectIgnoreDifferences=true")
     extra: dict[str, object] = field(default_factory=dict)
+    destination_server: str = IN_CLUSTER
+    destination_name: str = ""
 
 
 class ArgoApplication(constructs.Construct):
     """An ArgoCD ``Application``: automated sync with prune and selfHeal, server-side apply, and
-    ``ignoreDifferences`` on ``/spec/replicas`` of exactly the autoscaled workloads given as
-    (group, kind, name), so ArgoCD and the autoscaler never fight over the replica count."""
+    ``ignoreDifferences`` on ``/spec/replicas`` of exactly the autoscaled workloads given
+    (``ignore_replicas_of``, or ``ignore_replicas`` as (apiVersion, kind, name)), so ArgoCD and the
+    autoscaler never fight over the replica count."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: ArgoApplicationProps) -> None:
         super().__init__(scope, id)
@@ -107,15 +118,17 @@ class ArgoApplication(constructs.Construct):
         spec: dict[str, object] = {
             "project": props.project.name,
             "source": source,
-            "destination": {"server": IN_CLUSTER, "namespace": props.destination_namespace},
+            "destination": destination(props.destination_namespace, props.destination_server, props.destination_name),
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
                            "syncOptions": list(props.sync_options)},
         }
-        if props.ignore_replicas_of:
+        ignored = [*((w.workload_api_version, w.workload_kind, w.name) for w in props.ignore_replicas_of),
+                   *props.ignore_replicas]
+        if ignored:
             spec["ignoreDifferences"] = [
-                {"group": w.workload_api_version.split("/")[0] if "/" in w.workload_api_version else "",
-                 "kind": w.workload_kind, "name": w.name, "jsonPointers": ["/spec/replicas"]}
-                for w in props.ignore_replicas_of]
+                {"group": api_version.split("/")[0] if "/" in api_version else "",
+                 "kind": kind, "name": name, "jsonPointers": ["/spec/replicas"]}
+                for api_version, kind, name in ignored]
         spec.update(props.extra)
         annotations = {SYNC_WAVE: str(props.sync_wave)} if props.sync_wave is not None else None
         self.api_object = Resource(_chart(scope), api_version=ARGO_API, kind="Application", name=props.name,

@@ -8,12 +8,19 @@ Three Helm charts, one release each:
   https://books.example.com/api/books, scaled by an HPA between 2 and 6 pods.
 * ``orders``: the order service.  Internal only: no Ingress path, and only catalog may call it.
 
+Beside the charts, the application model gives this environment what every app gets: the
+guardrails below (checked at synth and by ``tripgen validate``), the Argo CD manifests under
+charts/prod/argocd/, the reviewers' README (services, capacity, topology), and the releases file
+``releases.yaml`` that ``tripgen release set/promote/show`` edit.
+
 Run ``tripgen synth`` in examples/bookstore to (re)write charts/prod/ from this file.
 """
 
 from tripgen_cdk8s import (
     ApiIngress,
     ApiIngressProps,
+    GitOps,
+    Guardrails,
     AppNamespace,
     AppNamespaceProps,
     AutoscaledService,
@@ -27,10 +34,12 @@ from tripgen_cdk8s import (
     MicroServiceProps,
     NamespaceNetworkPolicies,
     NamespacePoliciesProps,
+    NodePool,
     Project,
     Resources,
     ServiceNetworkPolicy,
     ServiceNetworkPolicyProps,
+    load_releases,
     nginx_annotations,
 )
 
@@ -38,14 +47,11 @@ NAMESPACE = "bookstore"
 ENVIRONMENT = "prod"
 REGISTRY = "ghcr.io"
 
-# Released versions.  Each image is pinned by the digest CI recorded when it pushed the release
-# tag (the digest wins over the tag, so a re-pushed tag changes nothing).  Bumping a release here
-# and running `tripgen synth` is how it reaches production.  (The images of this example are
-# fictional; so are the digests.)
-CATALOG_VERSION = "1.4.2"
-CATALOG_DIGEST = "sha256:10af267912cf6fe22c7367d472bdca9b30f135e20bcffc99cd35644c323daf0a"
-ORDERS_VERSION = "2.0.1"
-ORDERS_DIGEST = "sha256:f602dac7051cf70587eb571fabd69eddf41621cf312a272ba43a80038a29238f"
+# Released versions: overlays/prod/releases.yaml holds each service's release tag and the digest CI
+# recorded when it pushed the tag (the digest wins over the tag, so a re-pushed tag changes
+# nothing).  `tripgen release set catalog --env prod --tag 1.4.3 --digest sha256:...` edits it and
+# re-synthesises charts/prod/.  (The images of this example are fictional; so are the digests.)
+RELEASES = load_releases(__file__)
 
 # The namespace the ingress-nginx controller runs in: the only traffic from outside the namespace.
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
@@ -62,8 +68,8 @@ def chart(app, name: str, app_version: str, description: str) -> HelmChart:
 
 def build(app) -> None:
     platform = chart(app, "bookstore-platform", "0.1.0", "Bookstore namespace, network policies and Ingress")
-    catalog_chart = chart(app, "catalog", CATALOG_VERSION, "Bookstore catalog service (public)")
-    orders_chart = chart(app, "orders", ORDERS_VERSION, "Bookstore orders service (internal)")
+    catalog_chart = chart(app, "catalog", RELEASES.tag("catalog"), "Bookstore catalog service (public)")
+    orders_chart = chart(app, "orders", RELEASES.tag("orders"), "Bookstore orders service (internal)")
 
     # --- services ------------------------------------------------------------------------------
 
@@ -71,7 +77,8 @@ def build(app) -> None:
     # probes.  The HPA owns its replica count.
     catalog = MicroService(catalog_chart, "service", MicroServiceProps(
         name="catalog",
-        image=Image(REGISTRY, "bookstore/catalog", CATALOG_VERSION, digest=CATALOG_DIGEST, pull_policy="Always"),
+        image=Image(REGISTRY, "bookstore/catalog", RELEASES.tag("catalog"), digest=RELEASES.digest("catalog"),
+                    pull_policy="Always"),
         # requests 100m CPU / 128Mi, limits 500m / 256Mi (ephemeral storage: 256Mi / 1Gi by default)
         resources=Resources.sized("100m", "128Mi", "500m", "256Mi"),
         part_of="bookstore",
@@ -83,7 +90,8 @@ def build(app) -> None:
     # orders: internal, on port 9090, with plain HTTP health endpoints.  Two fixed replicas.
     orders = MicroService(orders_chart, "service", MicroServiceProps(
         name="orders",
-        image=Image(REGISTRY, "bookstore/orders", ORDERS_VERSION, digest=ORDERS_DIGEST, pull_policy="Always"),
+        image=Image(REGISTRY, "bookstore/orders", RELEASES.tag("orders"), digest=RELEASES.digest("orders"),
+                    pull_policy="Always"),
         resources=Resources.sized("100m", "192Mi", "500m", "384Mi"),
         port=9090,
         liveness_path="/healthz",
@@ -137,4 +145,32 @@ def build(app) -> None:
     ))
 
 
-config = Project(name=ENVIRONMENT, build=build)
+config = Project(
+    name=ENVIRONMENT,
+    build=build,
+    app="bookstore",
+    description="Bookstore",
+    # Guardrails are data: production refuses a mutable or unpinned image, fewer than 2 pods, a pod
+    # outside the default deny, an autoscaled service without a PDB, and containers without
+    # resources or probes.  Each is checked at synth (exit 2, naming the field and the guardrail)
+    # and again by `tripgen validate`.
+    guardrails=Guardrails(
+        immutable_image_tags=True,
+        require_digest=True,
+        min_replicas=2,
+        require_default_deny=True,
+        require_pdb=True,
+        require_resources=True,
+        require_probes=True,
+    ),
+    # Argo CD: charts/prod/argocd/bootstrap.yaml (AppProject, app of apps) and one Application per
+    # chart; the platform chart syncs first.
+    gitops=GitOps(
+        repo_url="https://github.com/example/bookstore-deploy",
+        target_revision="main",
+        waves={"bookstore-platform": 0},
+        default_wave=1,
+    ),
+    # Three nodes of 2 allocatable CPUs and 6Gi: the capacity report and check in charts/prod/README.md.
+    node_pool=NodePool(name="bookstore-pool", max_nodes=3, allocatable_cpu="1900m", allocatable_memory="6Gi"),
+)

@@ -2,9 +2,11 @@
 
 The file is the one place a release pipeline edits (``tripgen release set`` / ``promote``); the
 environment's ``config.py`` reads it with :func:`load_releases` and builds each service's image
-from it, and :func:`check_applied` (called when an overlay is loaded) proves that it did: every
-service of the file exists in the environment and runs exactly the file's tag and digest.
-Edits go through ruamel.yaml's round trip, so the comments and the order of the file survive.
+from it, and :func:`check_applied` (run on every synthesis of an environment that has the file)
+proves that it did, on the synthesised objects: every service of the file is a workload of the
+environment (its ``app.kubernetes.io/name``) whose container runs exactly the file's tag and
+digest.  This works the same for every app.  Edits go through ruamel.yaml's round trip, so the
+comments and the order of the file survive.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import jsonschema
 
 from ..lib.errors import ConfigError
-from .config import DIGEST, IMAGE_TAG, Environment
+from .model import DIGEST, IMAGE_TAG
 
 FILE_NAME = "releases.yaml"
 
@@ -120,10 +122,41 @@ def check_schema(data: Any, where: str) -> dict[str, Release]:
     return {name: Release(str(entry["tag"]), str(entry.get("digest") or "")) for name, entry in plain["services"].items()}
 
 
+MAX_BYTES = 256 * 1024
+"""A releases file is a few lines per service; anything larger is refused before it is parsed."""
+MAX_DEPTH = 8
+"""services -> name -> tag is three levels; deeper nesting is refused before it is composed."""
+
+
+def check_shape(text: str, where: str) -> None:
+    """Refuse, before anything is built from it, a releases text that is too large, nests too deep,
+    or uses anchors and aliases (a few hundred bytes of aliases expand to gigabytes)."""
+    import yaml
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ConfigError(where, f"({len(text)} characters)", f"allowed: at most {MAX_BYTES // 1024} KiB")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ConfigError(where, "(YAML anchor or alias)", "allowed: plain YAML without anchors and aliases")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(where, f"(nested deeper than {MAX_DEPTH})",
+                                      "allowed: services: <name>: {tag, digest}")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, "(unparsable YAML)", f"allowed: valid YAML ({str(exc).splitlines()[0]})") from None
+
+
 def parse_releases(text: str, path: Path) -> Releases:
-    """Parse and schema-check the text of a releases file."""
+    """Parse and schema-check the text of a releases file (its shape checked first)."""
     from ruamel.yaml.error import YAMLError
 
+    check_shape(text, _display(path))
     try:
         data = _yaml().load(text)
     except YAMLError as exc:
@@ -139,23 +172,69 @@ def load_releases(path: str | Path) -> Releases:
         path = path.with_name(FILE_NAME)
     if not path.is_file():
         raise ConfigError(_display(path), "(missing)", "allowed: a releases file with a tag per service")
-    return parse_releases(path.read_text(encoding="utf-8"), path)
+    return parse_releases(read_text(path), path)
 
 
-def check_applied(env: Environment, releases: Releases) -> None:
+def read_text(path: Path) -> str:
+    """The file's text: at most :data:`MAX_BYTES`, UTF-8, or ConfigError naming the file."""
+    with path.open("rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(_display(path), "(too large)", f"allowed: at most {MAX_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_display(path), f"(byte {exc.start}: not UTF-8)", "allowed: a UTF-8 text file") from None
+
+
+WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job", "CronJob")
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def workload_images(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The image of each workload by service name (its ``app.kubernetes.io/name`` label, else
+    its name): the container of that name, else the workload's first container."""
+    out: dict[str, str] = {}
+    for obj in objects:
+        if obj.get("kind") not in WORKLOAD_KINDS:
+            continue
+        meta = obj.get("metadata") or {}
+        name = (meta.get("labels") or {}).get(NAME_LABEL) or meta.get("name", "")
+        containers = _pod_spec(obj).get("containers") or []
+        if not containers or name in out:
+            continue
+        chosen = next((c for c in containers if c.get("name") == name), containers[0])
+        out[name] = str(chosen.get("image", ""))
+    return out
+
+
+def runs_release(image: str, rel: Release) -> bool:
+    """Whether the image reference ``image`` is the release's (``@digest`` when pinned, else ``:tag``)."""
+    return image.endswith(f"@{rel.digest}") if rel.digest else image.endswith(f":{rel.tag}")
+
+
+def check_applied(releases: Releases, objects: list[dict[str, Any]], env: str) -> None:
     """The environment really runs the file's releases: no unknown service in the file, and every
-    listed service's image has the file's tag and digest (else the overlay ignores the file)."""
-    names = [s.name for s in env.services]
+    listed service's workload runs the file's tag, or its digest when pinned (else the overlay
+    ignores the file)."""
+    images = workload_images(objects)
+    names = sorted(images)
     where = _display(releases.path)
     for name in releases.services:
-        if name not in names:
+        if name not in images:
             hint = difflib.get_close_matches(name, names, n=1)
             raise ConfigError(f"{where}:services.{name}", name, f"did you mean {hint[0]}?" if hint
-                              else f"allowed: a service of {env.name} ({', '.join(names)})")
-    for svc in env.services:
-        rel = releases.services.get(svc.name)
-        if rel is not None and (svc.image.tag, svc.image.digest) != (rel.tag, rel.digest):
-            raise ConfigError(f"services.{svc.name}.image", f"{svc.image.tag} {svc.image.digest}".strip(),
+                              else f"allowed: a workload of {env} ({', '.join(names) or 'none'})")
+    for name, rel in releases.services.items():
+        if not runs_release(images[name], rel):
+            raise ConfigError(f"{name}: image", images[name],
                               f"allowed: the release in {where} ({rel.tag} {rel.digest}".strip() + "); "
                               "build the image with releases.tag()/digest() in config.py")
 
@@ -227,7 +306,7 @@ def planned_set(root: Path, env: str, service: str, tag: str | None, digest: str
                           else f"allowed: {', '.join(current.services)}")
     old = current.services[service]
     new = Release(tag if tag is not None else old.tag, digest if digest is not None else ("" if tag is not None else old.digest))
-    return {env: edit_text(path.read_text(encoding="utf-8"), path, {service: new})}
+    return {env: edit_text(read_text(path), path, {service: new})}
 
 
 def planned_promote(root: Path, source: str, target: str, services: tuple[str, ...]) -> dict[str, str]:
@@ -244,18 +323,17 @@ def planned_promote(root: Path, source: str, target: str, services: tuple[str, .
                 raise ConfigError(f"SERVICE ({side})", name, f"did you mean {hint[0]}?" if hint
                                   else f"allowed: {', '.join(rel.services)}")
     path = releases_path(root, target)
-    return {target: edit_text(path.read_text(encoding="utf-8"), path, {n: src.services[n] for n in names})}
+    return {target: edit_text(read_text(path), path, {n: src.services[n] for n in names})}
 
 
 def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
     """Synthesise each environment as it will be with its new releases text, in a scratch copy of
     ``overlays/`` (so the guardrails of the config run and nothing of the project is touched).
-    Returns the Synthesis of each environment; raises ConfigError."""
+    Returns the synthesis of each environment; raises ConfigError."""
     import shutil
     import tempfile
 
-    from . import overlays
-    from .app import synthesize
+    from . import loader, pipeline
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tripgen-release-") as tmp:
@@ -263,19 +341,19 @@ def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
         shutil.copytree(root / "overlays", scratch / "overlays")
         for env, text in new_texts.items():
             releases_path(scratch, env).write_text(text, encoding="utf-8")
-            out[env] = synthesize(overlays.environment(overlays.load(scratch, env), "release"))
+            out[env] = pipeline.synthesize(loader.load(scratch, env), scratch)
     return out
 
 
 def rows(root: Path, envs: list[str]) -> list[list[str]]:
-    """``release show``'s table: environment, service, tag, digest, the image the charts run."""
-    from . import overlays
+    """``release show``'s table: environment, service, tag, digest, the image its workload runs."""
+    from . import loader, pipeline
 
     table = []
     for env in envs:
         rel = load_releases(releases_path(root, env))
-        config = overlays.environment(overlays.load(root, env), "release show")
+        synthesis = pipeline.synthesize(loader.load(root, env), root)
+        images = workload_images([o for c in synthesis.charts for o in c.objects])
         for name, r in rel.services.items():
-            image = config.service(name).image
-            table.append([env, name, r.tag, r.digest or "-", image_reference(image.registry, image.repository, r)])
+            table.append([env, name, r.tag, r.digest or "-", images.get(name, "-")])
     return table

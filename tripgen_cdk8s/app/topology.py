@@ -3,7 +3,7 @@
 Everything here is computed from the objects the charts contain (Ingress, NetworkPolicies,
 HPA / ScaledObject, PDB, Deployment / Argo Rollout, Service), never from the config, so the
 diagram and the tables show what the cluster will enforce. The capacity numbers are the one
-computation of :func:`tripgen_cdk8s.checks.capacity_report`, shared with the synth-time check.
+computation of :func:`tripgen_cdk8s.app.capacity.capacity_report`, shared with the synth-time check.
 
 - :func:`mermaid` draws a ``flowchart LR``: the ingress and one edge per path rule, the services,
   the service -> service edges the NetworkPolicies allow, the private-endpoint stores and the
@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from ..lib.quantities import format_bytes, format_millicores
-from .checks import CapacityReport
+from .capacity import CapacityReport
 from .observability_report import observability_lines
 
 NAME_LABEL = "app.kubernetes.io/name"
-WORKLOAD_KINDS = ("Deployment", "Rollout")
+WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet")
 SCALER_KINDS = ("HorizontalPodAutoscaler", "ScaledObject")
 
 #: Store names by well-known port, in the order a rule's ports are looked up.
@@ -670,7 +670,7 @@ def capacity_lines(report: CapacityReport) -> list[str]:
         "## Capacity",
         "",
         "Requests of every service at its maximum replicas against the node pool's allocatable "
-        "(TRIPGEN.md section 4; the same `capacity_report` the synth-time check uses).",
+        "(the same `capacity_report` the synth-time check uses).",
         "",
         *_table(["service", "maxReplicas", "CPU requests", "memory requests"], rows, "--- ---: ---: ---:"),
         "",
@@ -682,10 +682,11 @@ def capacity_lines(report: CapacityReport) -> list[str]:
     ]
 
 
-def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport, namespace: str) -> str:
+def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport | None, namespace: str,
+                       title: str = "") -> str:
     """The reviewer-facing ``README.md`` of one environment: contents (charts and objects by kind),
     a services table, the capacity report and the Mermaid topology, all from ``objects`` and
-    ``report``. Deterministic."""
+    ``report`` (no capacity section without one); ``title`` names the app. Deterministic."""
     from ..lib.documents import render
 
     charts = sorted({(o["metadata"].get("labels") or {}).get("helm.sh/chart", "(no chart label)") for o in objects})
@@ -700,5 +701,6 @@ def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport
                      _pdb_of(objects, w, pdbs).removeprefix("minAvailable "), _strategy(w)])
     return render("environment-readme.md.j2", package=__package__, env_name=env_name, namespace=namespace, charts=charts,
                   object_count=len(objects), kinds=[[k, kinds[k]] for k in sorted(kinds)], services=rows,
-                  capacity=capacity_lines(report), allow_all=bool(allow_all_policies(objects)),
+                  capacity=capacity_lines(report) if report and report.services else [],
+                  title=title, allow_all=bool(allow_all_policies(objects)),
                   mermaid=mermaid(objects).rstrip("\n"), observability=observability_lines(objects))

@@ -1,0 +1,239 @@
+"""One environment of any app, from its Project to the files ``synth`` writes.
+
+:func:`synthesize` runs the project's ``build`` in a fresh cdk8s App, synthesises every HelmChart,
+applies ``--set`` overrides, and refuses (ConfigError, exit 2) what breaks the generic invariants,
+the project's guardrails, a dead Ingress route, the node pool's capacity or the releases file;
+then adds the Argo CD manifests when the project has GitOps settings.  :func:`files` is every file
+of ``charts/<env>/``: the charts, ``argocd/`` and the environment README.  Every command
+(``synth``, ``diff``, ``validate``, ``graph``, ``release``) goes through here, for every app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..lib.errors import ConfigError
+from ..lib.helmchart import SynthesizedChart
+from .capacity import CapacityReport, capacity_report, check_capacity
+from .guardrails import check_guardrails, check_ingress_routes
+from .model import DNS_LABEL, Project
+
+
+@dataclass(frozen=True)
+class EnvironmentSynthesis:
+    """The charts of one environment (the Helm charts, then the Argo CD manifests when configured),
+    the capacity report when the project names a node pool, and warnings for stderr."""
+
+    project: Project
+    charts: list[SynthesizedChart]
+    warnings: list[str] = field(default_factory=list)
+    capacity: CapacityReport | None = None
+
+    @property
+    def name(self) -> str:
+        """The environment's name."""
+        return self.project.name
+
+    @property
+    def helm_charts(self) -> list[SynthesizedChart]:
+        """The Helm charts (not the Argo CD manifests)."""
+        return [c for c in self.charts if c.is_helm]
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        """Every object of the Helm charts, in chart order."""
+        return [o for c in self.helm_charts for o in c.objects]
+
+
+def build_charts(project: Project) -> list[SynthesizedChart]:
+    """Run ``project.build`` in a fresh App and synthesise every HelmChart in it, in creation order."""
+    import cdk8s
+
+    from ..lib.helmchart import HelmChart
+
+    if not DNS_LABEL.match(project.name):
+        raise ConfigError("name", project.name, "allowed: a DNS label such as prod or dev")
+    from .loader import user_code
+
+    app = cdk8s.App()
+    try:
+        with user_code(f"overlays/{project.name}/config.py: build"):
+            project.build(app)
+            charts = [c for c in app.node.children if isinstance(c, HelmChart)]
+            out = [SynthesizedChart.of(c, project.name) for c in charts]
+    except ConfigError:
+        raise
+    except SystemExit as exc:
+        raise ConfigError(f"overlays/{project.name}/config.py: build", f"SystemExit({exc.code})",
+                          "allowed: a build function that returns, not one that exits") from None
+    except Exception as exc:  # the build function is the team's code
+        converted = _user_error(exc)
+        if converted is None:
+            raise
+        raise converted from None
+    if not out:
+        raise ConfigError("build", project.name, "allowed: a build function that adds at least one HelmChart")
+    seen: set[str] = set()
+    for chart in out:
+        if not DNS_LABEL.match(chart.name):
+            raise ConfigError(f"charts.{chart.name}", chart.name, "allowed: a DNS label as the chart name")
+        if chart.name in seen:
+            raise ConfigError(f"charts.{chart.name}", chart.name, "allowed: each chart name once")
+        seen.add(chart.name)
+    return out
+
+
+def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
+    """Every problem of the environment's objects: the generic invariants, dead Ingress routes and
+    the project's guardrails (one line each)."""
+    from ..lib.validation import check_invariants
+
+    return [*check_invariants(objects), *check_ingress_routes(objects), *check_guardrails(objects, project.guardrails)]
+
+
+def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...] = ()) -> EnvironmentSynthesis:
+    """Synthesise ``project`` (with ``--set`` overrides): checked charts, or ConfigError.  With the
+    project directory ``root``, an ``overlays/<env>/releases.yaml`` must be what the charts run."""
+    from .overrides import apply_values
+
+    if sets and project.overrides is not None:
+        project = project.overrides(sets)
+    charts = build_charts(project)
+    if sets and project.overrides is None:
+        apply_values(charts, sets)
+    try:
+        # the releases file is checked on the committed config: a one-run --set image.tag is not a release
+        report, warnings = _check(project, None if sets else root, [o for c in charts for o in c.objects])
+    except ConfigError as err:
+        if not sets:
+            raise
+        # a value set for this run broke a rule across objects: say which run's values did it
+        raise ConfigError(f"--set {' '.join(sets)}: {err.field}", err.value, err.allowed) from None
+    if project.gitops is not None:
+        from .gitops import gitops_chart
+
+        charts = [*charts, gitops_chart(project, charts)]
+    return EnvironmentSynthesis(project, charts, warnings, report)
+
+
+def _check(project: Project, root: Path | None, objects: list[dict[str, Any]]) -> tuple[CapacityReport | None, list[str]]:
+    """The environment-wide checks: invariants, dead routes, guardrails, capacity, releases."""
+    problems = check_objects(project, objects)
+    if problems:
+        raise ConfigError(f"charts ({len(problems)} problem{'s' if len(problems) > 1 else ''})", problems[0],
+                          "allowed: objects that hold the invariants and guardrails (`tripgen validate` lists all)")
+    warnings = list(project.warnings)
+    report = None
+    if project.node_pool is not None:
+        report = capacity_report(objects, project.node_pool)
+        warnings += check_capacity(report, project.node_pool)
+    if root is not None:
+        from .releases import check_applied, load_releases, releases_path
+
+        path = releases_path(root, project.name)
+        if path.is_file():
+            check_applied(load_releases(path), objects, project.name)
+    return report, warnings
+
+
+def files(synthesis: EnvironmentSynthesis) -> dict[str, str]:
+    """Every file of ``charts/<env>/``, by relative path: each chart's files, ``argocd/`` and (unless
+    the project turns it off) ``README.md`` with the services, capacity and topology, built from the
+    synthesised objects."""
+    from ..lib import helm
+    from . import topology
+    from .gitops import app_name
+
+    out = helm.environment_files(synthesis.charts)
+    p = synthesis.project
+    if p.readme:
+        helm_charts = synthesis.helm_charts
+        out["README.md"] = topology.environment_readme(
+            p.name, synthesis.objects, synthesis.capacity, p.namespace or helm_charts[0].namespace,
+            title=p.description or app_name(p, helm_charts))
+    return out
+
+
+def replace(project: Project, **changes: Any) -> Project:
+    """``project`` with ``changes`` (a typed ``dataclasses.replace``)."""
+    return dataclasses.replace(project, **changes)
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _in_package(filename: str) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(PACKAGE_DIR)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_library(filename: str) -> bool:
+    """A frame of this package, an installed library (jsii, cdk8s) or the standard library."""
+    import sys
+    import sysconfig
+
+    if filename.startswith("<") or _in_package(filename) or "site-packages" in filename:
+        return True
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return filename.startswith((stdlib, sys.base_prefix))
+
+
+def _user_error(exc: BaseException) -> ConfigError | None:
+    """A mistake made in the build function, as one line naming where: an exception raised in the
+    team's own code, a props class called with a field it does not have (``TypeError`` from a
+    dataclass ``__init__``), or a construct's own check (``ValueError``).  None for anything else
+    (a defect of the library: an internal error)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if not _is_library(f.filename)]
+    raised_in_user_code = bool(frames) and not _is_library(frames[-1].filename)
+    props_call = isinstance(exc, TypeError) and bool(frames) and frames[-1].filename == "<string>"
+    if not (raised_in_user_code or props_call or isinstance(exc, ValueError)):
+        return None
+    where = f"{Path(user[-1].filename).name}:{user[-1].lineno}" if user else "build"
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, TypeError):
+        text = _did_you_mean(exc, text)
+    return ConfigError(where, type(exc).__name__, text)
+
+
+def _did_you_mean(exc: BaseException, text: str) -> str:
+    """``X.__init__() got an unexpected keyword argument 'readines_path'`` with the nearest field."""
+    import dataclasses
+    import difflib
+    import re
+
+    m = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", text)
+    if not m:
+        return text
+    tb = exc.__traceback__
+    fields: list[str] = []
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if owner is not None and type(owner).__name__ == m[1] and dataclasses.is_dataclass(owner):
+            fields = [f.name for f in dataclasses.fields(owner)]
+        tb = tb.tb_next
+    if not fields:
+        cls = next((c for c in _props_classes() if c.__name__ == m[1]), None)
+        fields = [f.name for f in dataclasses.fields(cls)] if cls is not None else []
+    hint = difflib.get_close_matches(m[2], fields, n=1)
+    return f"{m[1]} has no field {m[2]!r}" + (f"; did you mean {hint[0]}?" if hint else
+                                             f"; fields: {', '.join(fields)}" if fields else "")
+
+
+def _props_classes() -> list[type]:
+    """The dataclasses of the loaded tripgen_cdk8s modules (the props classes a build can call)."""
+    import dataclasses
+    import sys
+
+    out = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("tripgen_cdk8s.") and module is not None:
+            out += [v for v in vars(module).values() if isinstance(v, type) and dataclasses.is_dataclass(v)]
+    return out
