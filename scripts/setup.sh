@@ -5,7 +5,9 @@
 #                              checkov in its own venv (.venv-checkov) and mermaid-cli with
 #                              Debian chromium (.tools/mermaid) for the diagram tests, Debian's
 #                              strace and chattr for the crash and read-only tests, and promtool
-#                              and amtool (Debian packages, no daemon started) for the alerting tests
+#                              and amtool (Debian packages, no daemon started) for the alerting tests,
+#                              and kube-apiserver and etcd built from the Go module proxy for the
+#                              cluster tests (scripts/install-kube.sh; reused while its inputs are unchanged)
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +30,7 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-debian-tools.sh
   scripts/install-actionlint.sh
   scripts/install-prometheus-tools.sh
+  scripts/install-kube.sh
 else
   pip_install -e .
 fi

@@ -4,7 +4,7 @@ The example is synthesised by the ``tripgen`` of a non-editable install of the p
 temporary venv outside the checkout (its dependencies come from the project venv through a .pth
 file, so nothing is downloaded), in a copy of the example outside the checkout; the result must be
 byte for byte the committed ``examples/bookstore/charts``.  The committed charts are then checked
-with the real helm (lint, exact round trip, release namespace), the Kubernetes 1.29 schemas, a
+with the real helm (lint, exact round trip, release namespace), the Kubernetes 1.29-1.37 schemas, a
 snapshot of the rendered objects per chart, the network intent (catalog public, orders internal
 and reachable only from catalog), and ``tripgen validate``.
 
@@ -151,7 +151,7 @@ def test_tripgen_validate_passes_in_the_example(installed, synthesised_copy):
     assert proc.returncode == 0, out
     assert "FAIL" not in out
     for label in ("prod: charts/ in sync with the config", "prod/orders: helm lint --strict and round trip",
-                  "prod: Kubernetes 1.29 schemas (strict)", "prod: every pod is selected by a NetworkPolicy",
+                  "prod: Kubernetes 1.29-1.37 schemas (strict, every minor)", "prod: every pod is selected by a NetworkPolicy",
                   "prod: checkov (kubernetes and helm frameworks)"):
         assert f"ok   {label}" in out, out
     assert re.search(r"^(\d+) of \1 checks passed$", out, re.MULTILINE), out

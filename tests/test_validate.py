@@ -162,7 +162,7 @@ def test_a_missing_tool_is_one_failure_line_saying_how_to_get_it():
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     missing = [line for line in proc.stdout.splitlines() if "helm not found" in line]
     assert missing and all("set TRIPGEN_HELM" in line and "PATH" in line for line in missing)
-    assert "ok   dev: Kubernetes 1.29 schemas (strict)" in proc.stdout  # the other checks still run
+    assert "ok   dev: Kubernetes 1.29-1.37 schemas (strict, every minor)" in proc.stdout  # the other checks still run
 
 
 def test_tools_are_found_through_the_documented_environment_variables(helm):

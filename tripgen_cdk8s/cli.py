@@ -274,8 +274,15 @@ def graph(project: Path, env: str | None, fmt: str, output: Path | None) -> None
 @click.option("--crds", "crd_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="A directory of CRDs to check custom resources against "
               "(default: the upstream CRDs vendored with the package).")
-def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | None) -> None:
-    """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov."""
+@click.option("--cluster", is_flag=True, help="Instead of the offline checks: a server-side dry run of every "
+              "object and pod template against a real cluster (nothing is persisted).")
+@click.option("--context", default=None, help="With --cluster: the kubeconfig context (default: the current one).")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --cluster: the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | None, cluster: bool,
+             context: str | None, kubeconfig: Path | None) -> None:
+    """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov; or, with
+    --cluster, a server-side dry run against a real cluster."""
     from .app.guardrails import check_guardrails, check_ingress_routes
     from .app.pipeline import files as environment_files
     from .lib.validation import CRD_DIR, Check, environment_checks, run_checks
@@ -283,6 +290,10 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
 
     root = _project(project)
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
+    if cluster:
+        _validate_cluster(root, charts_dir, env, kubeconfig, context)
+    if context is not None or kubeconfig is not None:
+        _fail("--context and --kubeconfig need --cluster")
     crd_dir = crd_dir or CRD_DIR
     if not crd_dir.is_dir():
         _fail(f"--crds: {crd_dir} is not a directory of CRDs")
@@ -304,6 +315,53 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
         failed += run_checks(checks, click.echo)
         for warning in synthesis.warnings:
             click.echo(warning)
+    sys.exit(1 if failed else 0)
+
+
+def _validate_cluster(root: Path, charts_dir: Path, env: str, kubeconfig: Path | None, context: str | None) -> NoReturn:
+    """``validate --cluster``: every environment's charts rendered as Argo CD renders them and
+    server-side applied with ``dryRun=All`` in sync order, then each pod template as a Pod.  A refusal
+    the dry run itself causes (a namespace or ServiceAccount the same sync creates) is a ``skip``
+    line with its reason, never ``ok``.  Exit 1 when the server refuses anything; 2 when the cluster
+    cannot be reached."""
+    from .lib.cluster import ApplyRefused, ChartSource, Cluster, ClusterError, dry_run, environment_sync, load_kubeconfig
+    from .lib.validation import HELM_MISSING, find_helm
+
+    helm = find_helm(root)
+    if helm is None:
+        _fail(HELM_MISSING)
+    envs = _environments(root, env)
+    try:
+        server = Cluster(load_kubeconfig(kubeconfig, context))
+        version = server.version()
+    except ClusterError as err:
+        _fail(str(err))
+    failed = 0
+    try:
+        for synthesis in _synthesize(root, envs, ()):
+            name = synthesis.name
+            sources = [ChartSource(c.name, c.namespace, c.is_helm) for c in synthesis.charts]
+            try:
+                objs = [o for chart in environment_sync(helm, charts_dir / name, sources, version) for o in chart]
+            except ApplyRefused as err:
+                click.echo(f"FAIL {name}: {err}")
+                failed += 1
+                continue
+            outcomes = dry_run(server, objs)
+            for o in outcomes:
+                if o.status == "failed":
+                    click.echo(f"FAIL {o.message}")
+                elif o.status == "skipped":
+                    click.echo(f"skip {o.label}: {o.message}")
+            count = {s: sum(1 for o in outcomes if o.status == s) for s in ("ok", "skipped", "failed")}
+            failed += count["failed"]
+            click.echo(f"{'FAIL' if count['failed'] else 'ok  '} {name}: server-side dry run on {server.creds.server} "
+                       f"({version}): {count['ok']} accepted, {count['skipped']} skipped (not checked), "
+                       f"{count['failed']} refused")
+    except ClusterError as err:
+        _fail(str(err))
+    finally:
+        server.close()
     sys.exit(1 if failed else 0)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam
-from .labels import HELM_CHART, INSTANCE, MANAGED_BY, VERSION
+from .labels import HELM_CHART, INSTANCE, LABEL_VALUE_TEMPLATE, MANAGED_BY, VERSION, chart_label, label_value
 
 PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
 """Bound fields are first replaced by ``<prefix><nonce>N<index>X`` placeholders, dumped as YAML, then
@@ -121,8 +121,9 @@ def _label_templates(chart_name: str, version: str, app_version: str) -> dict[st
     return {
         INSTANCE: (chart_name, "{{ .Release.Name | quote }}"),
         MANAGED_BY: ("Helm", "{{ .Release.Service | quote }}"),
-        VERSION: (app_version, "{{ .Chart.AppVersion | quote }}"),
-        HELM_CHART: (f"{chart_name}-{version}", '{{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}'),
+        VERSION: (label_value(app_version), f"{{{{ .Chart.AppVersion | {LABEL_VALUE_TEMPLATE} | quote }}}}"),
+        HELM_CHART: (chart_label(chart_name, version),
+                     f'{{{{ printf "%s-%s" .Chart.Name .Chart.Version | {LABEL_VALUE_TEMPLATE} | quote }}}}'),
     }
 
 
@@ -258,7 +259,7 @@ def chart_files(chart: Any) -> dict[str, str]:
         "type": "application",
         "version": chart.version,
         "appVersion": chart.app_version,
-        "kubeVersion": ">=1.29.0-0",
+        "kubeVersion": chart.kubernetes.kube_version,
     }
     if chart.keywords:
         chart_yaml["keywords"] = list(chart.keywords)

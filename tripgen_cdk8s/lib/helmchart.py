@@ -19,6 +19,7 @@ import cdk8s
 import constructs
 
 from .errors import ConfigError
+from .kubeversions import KubernetesVersions
 from .labels import standard_labels
 
 Path = tuple[str | int, ...]
@@ -322,7 +323,9 @@ class HelmChartProps:
     ``environment`` (the environment it belongs to; default ``""``), ``keywords`` for Chart.yaml
     (default none), ``annotations`` for Chart.yaml (default: the generator's name under
     ``tripgen-cdk8s/generated-by``), ``helper_prefix`` (the prefix of the chart's named
-    templates, ``<prefix>.image``; default the chart name).
+    templates, ``<prefix>.image``; default the chart name), ``kubernetes``: the supported
+    :class:`~tripgen_cdk8s.lib.kubeversions.KubernetesVersions` (default 1.29-1.37: the chart's
+    ``kubeVersion``, Pod Security version and the schemas ``validate`` checks).
     """
 
     namespace: str
@@ -333,6 +336,7 @@ class HelmChartProps:
     keywords: tuple[str, ...] = ()
     annotations: Mapping[str, str] = field(default_factory=lambda: {GENERATOR_ANNOTATION: "tripgen-cdk8s"})
     helper_prefix: str = ""
+    kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
 
 
 class HelmChart(cdk8s.Chart):
@@ -506,6 +510,7 @@ class SynthesizedChart:
     keywords: tuple[str, ...] = ()
     annotations: Mapping[str, str] = field(default_factory=dict)
     helper_prefix: str = ""
+    kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
 
     @property
     def is_helm(self) -> bool:
@@ -520,7 +525,7 @@ class SynthesizedChart:
             app_version=chart.app_version, description=chart.description, namespace=chart.target_namespace,
             objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
             keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
-            helper_prefix=chart.helper_prefix)
+            helper_prefix=chart.helper_prefix, kubernetes=chart.props.kubernetes)
 
 
 def resources_of(construct: object) -> list[Resource]:

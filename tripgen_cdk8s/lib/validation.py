@@ -1,6 +1,6 @@
 """`tripgen validate`: checks over the generated charts, each reported as one line.
 
-Schemas (Kubernetes 1.29 via kubernetes-validate, custom resources via their CRDs), helm lint and
+Schemas (every Kubernetes minor of the charts' range via kubernetes-validate, custom resources via their CRDs), helm lint and
 the round trip with the real helm binary, cross-object invariants, and checkov when installed.
 Every check returns a list of failure messages; empty means it passed.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .kubeversions import KubernetesVersions
 from .promtools import check_alerting
 from .tools import tool_path
 
@@ -69,12 +70,18 @@ def _pod_labels(w: Obj) -> dict[str, str]:
 @cache
 def _kubernetes_validate() -> Any:
     """kubernetes-validate, with its schema files parsed once per process instead of on every call
-    (it re-reads the 1.29 definitions file, several MB of JSON, for each object)."""
+    (it re-reads a version's definitions file, several MB of JSON, for each object)."""
     import kubernetes_validate
     import kubernetes_validate.utils as kv_utils
 
     kv_utils.schema_contents = cache(kv_utils.schema_contents)
     return kubernetes_validate
+
+
+def is_builtin(api_version: str) -> bool:
+    """A Kubernetes API (core, ``apps``, ``*.k8s.io``), not a custom resource (``*.x-k8s.io`` are CRDs)."""
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    return "." not in group or (group.endswith(".k8s.io") and not group.endswith(".x-k8s.io"))
 
 
 def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
@@ -83,7 +90,7 @@ def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
 
     errors = []
     for o in objs:
-        if o["apiVersion"] not in BUILTIN_API_VERSIONS and "." in o["apiVersion"].split("/")[0]:
+        if not is_builtin(o["apiVersion"]):
             continue
         try:
             kubernetes_validate.validate(o, version, strict=True)
@@ -92,6 +99,16 @@ def check_builtin_schemas(objs: list[Obj], version: str = "1.29") -> list[str]:
         except kubernetes_validate.ValidationError as err:
             errors.append(f"{_name(o)}: {err.message}")
     return errors
+
+
+def check_schemas_in_range(objs: list[Obj], versions: KubernetesVersions) -> list[str]:
+    """:func:`check_builtin_schemas` for every minor of ``versions``; an error is reported once,
+    with the minors it occurs in (an API removed in 1.32 fails ``Kubernetes 1.32-1.37: ...``)."""
+    seen: dict[str, list[str]] = {}
+    for minor in versions.minors:
+        for err in check_builtin_schemas(objs, minor):
+            seen.setdefault(err.replace(f"Kubernetes {minor} ", "Kubernetes "), []).append(minor)
+    return [f"Kubernetes {ms[0]}{'-' + ms[-1] if len(ms) > 1 else ''}: {err}" for err, ms in seen.items()]
 
 
 CRD_DIR = Path(__file__).resolve().parent / "crds"
@@ -143,7 +160,7 @@ def check_custom_resources(objs: list[Obj], crd_dir: Path) -> list[str]:
     errors = []
     schemas = crd_schemas(str(crd_dir))
     for o in objs:
-        if o["apiVersion"] in BUILTIN_API_VERSIONS:
+        if is_builtin(o["apiVersion"]):
             continue
         schema = schemas.get((o["apiVersion"], o["kind"]))
         if schema is None:
@@ -446,6 +463,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
                        require_default_deny: bool, echo: Callable[[str], None]) -> list[Check]:
     """The checks of one environment, in the order they are printed."""
     objs = [o for c in charts for o in c.objects]
+    versions = KubernetesVersions.union([c.kubernetes for c in charts if c.is_helm])
     checks: list[Check] = []
     helm = find_helm(root)
     for c in (c for c in charts if c.is_helm):
@@ -456,7 +474,7 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
                            functools.partial(check_helm, helm, charts_dir / env_name / c.name, c.name, c.objects,
                                              c.namespace)))
     checks += [
-        (f"{env_name}: Kubernetes 1.29 schemas (strict)", lambda: check_builtin_schemas(objs)),
+        (f"{env_name}: Kubernetes {versions} schemas (strict, every minor)", lambda: check_schemas_in_range(objs, versions)),
         (f"{env_name}: custom resources against their CRDs", lambda: check_custom_resources(objs, crd_dir)),
         (f"{env_name}: Service and PDB selectors match exactly one workload", lambda: check_selectors(objs)),
         (f"{env_name}: scaler and Rollout references exist", lambda: check_scale_targets(objs)),

@@ -141,7 +141,7 @@ def _chart_props(env: Environment, app_version: str, description: str) -> HelmCh
     return HelmChartProps(namespace=env.namespace, version=env.chart_version, app_version=app_version,
                           description=description, environment=env.name, keywords=(PART_OF, env.name),
                           annotations={"tripgen.io/environment": env.name, "tripgen.io/generated-by": "tripgen-cdk8s"},
-                          helper_prefix=HELPER_PREFIX)
+                          helper_prefix=HELPER_PREFIX, kubernetes=env.kubernetes)
 
 
 def build(env: Environment, app: cdk8s.App) -> tuple[list[HelmChart], dict[str, MicroService]]:

@@ -17,6 +17,7 @@ from ..app.model import DIGEST as DIGEST
 from ..app.model import IMAGE_TAG as IMAGE_TAG
 from ..app.model import Guardrails as GenericGuardrails
 from ..lib.errors import ConfigError
+from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
 from ..lib.model import HorizontalScaling as HorizontalScaling
@@ -345,6 +346,10 @@ class Environment:
     messaging: Messaging = field(default_factory=Messaging)
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
+    # The supported Kubernetes minors: from 1.29, the version the charts were first written for, to
+    # 1.37, the newest AKS release (AKS LTS 1.32-1.33 and standard 1.35-1.37 lie inside); README
+    # "Kubernetes versions".  The charts' kubeVersion, Pod Security version and validate follow it.
+    kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
     guardrails: Guardrails = field(default_factory=Guardrails)
     zone_spread: bool = True
     pod_security_warn: str = "restricted"

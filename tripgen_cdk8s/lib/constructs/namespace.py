@@ -47,8 +47,9 @@ class AppNamespaceProps:
 
 
 class AppNamespace(constructs.Construct):
-    """The Namespace with Pod Security labels (enforce pinned to v1.29; optional, see
-    ``create_namespace``), an optional ResourceQuota and a LimitRange, all with the standard labels.
+    """The Namespace with Pod Security labels (enforce pinned to the chart's minimum Kubernetes
+    version, ``HelmChartProps.kubernetes``; optional, see ``create_namespace``), an optional
+    ResourceQuota and a LimitRange, all with the standard labels.
     The Namespace's name follows ``.Release.Namespace`` when it is the chart's namespace; the
     ResourceQuota's and LimitRange's names do not embed the namespace, so they are the same in
     every namespace the chart is installed to.  Public objects: :attr:`namespace` (None without
@@ -65,7 +66,7 @@ class AppNamespace(constructs.Construct):
         labels.update({
             NAMESPACE_NAME_LABEL: ns,
             "pod-security.kubernetes.io/enforce": props.pod_security,
-            "pod-security.kubernetes.io/enforce-version": "v1.29",
+            "pod-security.kubernetes.io/enforce-version": chart.props.kubernetes.pod_security_version,
             "pod-security.kubernetes.io/audit": props.pod_security_warn,
             "pod-security.kubernetes.io/warn": props.pod_security_warn,
         })
