@@ -368,10 +368,10 @@ def test_rbac_of_the_seed():
     assert {o["metadata"]["name"] for o in objects("prod", "ClusterRole")} == {f"{NS}-application-reader",
                                                                                 f"{NS}-application-writer"}
     bindings = {o["metadata"]["name"]: o for o in objects("prod", "RoleBinding")}
-    reader = bindings["user-service-sa-application-reader"]
+    reader = bindings["user-service-sa-application-reader-grant"]
     assert reader["roleRef"]["name"] == f"{NS}-application-reader"
     assert reader["subjects"][0]["name"] == "user-service-sa"
-    assert bindings["deployment-sa-application-writer"]["subjects"][0]["name"] == "deployment-sa"
+    assert bindings["deployment-sa-application-writer-grant"]["subjects"][0]["name"] == "deployment-sa"
     assert find("prod", "ServiceAccount", "deployment-sa")["automountServiceAccountToken"] is False
 
 

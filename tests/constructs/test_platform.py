@@ -17,14 +17,14 @@ def test_objects_in_order():
     assert list(objs) == [
         ("Namespace", "ns"), ("ResourceQuota", "requests-quota"), ("LimitRange", "container-defaults"),
         ("ClusterRole", "ns-application-reader"), ("ClusterRole", "ns-application-writer"),
-        ("ServiceAccount", "deployment-sa"), ("RoleBinding", "deployment-sa-application-writer"),
-        ("RoleBinding", "user-service-sa-application-reader"), ("RoleBinding", "trip-service-sa-application-reader")]
+        ("ServiceAccount", "deployment-sa"), ("RoleBinding", "deployment-sa-application-writer-grant"),
+        ("RoleBinding", "user-service-sa-application-reader-grant"), ("RoleBinding", "trip-service-sa-application-reader-grant")]
     assert objs[("ClusterRole", "ns-application-reader")]["rules"] == list(READER_RULES)
     assert objs[("ClusterRole", "ns-application-writer")]["rules"] == list(WRITER_RULES)
     sa = objs[("ServiceAccount", "deployment-sa")]
     assert sa["metadata"] == {"name": "deployment-sa", "namespace": "ns", "labels": {"team": "platform"}}
     assert sa["automountServiceAccountToken"] is False
-    rb = objs[("RoleBinding", "deployment-sa-application-writer")]
+    rb = objs[("RoleBinding", "deployment-sa-application-writer-grant")]
     assert rb["roleRef"]["name"] == "ns-application-writer"
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "deployment-sa", "namespace": "ns"}]
     assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs.values())
@@ -37,7 +37,7 @@ def test_without_quota_or_readers():
     assert list(objs) == [
         ("Namespace", "ns"), ("LimitRange", "container-defaults"), ("ClusterRole", "ns-application-reader"),
         ("ClusterRole", "ns-application-writer"), ("ServiceAccount", "deployment-sa"),
-        ("RoleBinding", "deployment-sa-application-writer")]
+        ("RoleBinding", "deployment-sa-application-writer-grant")]
     labels = objs[("Namespace", "ns")]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert labels["pod-security.kubernetes.io/warn"] == "restricted"

@@ -100,11 +100,14 @@ class ClusterRoleGrantProps:
 
 class ClusterRoleGrant(constructs.Construct):
     """A ClusterRole granted only inside the chart's namespace: :meth:`grant` adds a namespaced
-    RoleBinding ``<service account>-<role>``, so the role never applies cluster-wide.
+    RoleBinding ``<service account>-<role>-grant``, so the role never applies cluster-wide.
 
     The ClusterRole is cluster-scoped, so its name is ``<namespace>-<role_name>`` (following the
     release namespace): two environments of the app in one cluster never share, or fight over,
-    one ClusterRole.  Public objects: :attr:`role`, :attr:`bindings`."""
+    one ClusterRole.  A RoleBinding's ``roleRef`` is immutable: the bindings of these
+    namespace-scoped names are new objects (``-grant``), so an upgrade from the charts that bound
+    the shared ``<role>`` creates them and prunes the old ones instead of being refused by the API
+    server.  Public objects: :attr:`role`, :attr:`bindings`."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: ClusterRoleGrantProps) -> None:
         super().__init__(scope, id)
@@ -129,7 +132,7 @@ class ClusterRoleGrant(constructs.Construct):
         chart = self.helm_chart
         ns = chart.target_namespace
         binding = Resource(chart, api_version="rbac.authorization.k8s.io/v1", kind="RoleBinding",
-                           name=f"{service_account}-{self.props.role_name}", namespace=ns, labels=self.labels,
+                           name=f"{service_account}-{self.props.role_name}-grant", namespace=ns, labels=self.labels,
                            body={"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                              "name": self.role_name},
                                  "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": ns}]})
