@@ -66,16 +66,16 @@ def test_cluster_role_grant_binds_inside_the_chart_namespace():
     grant = ClusterRoleGrant(chart, "reader", ClusterRoleGrantProps(role_name="reader", rules=RULES,
                                                                    labels={"a": "b"}))
     binding = grant.grant("web-sa")
-    assert grant.bindings == [binding] and binding.name == "web-sa-reader"
+    assert grant.bindings == [binding] and binding.name == "web-sa-reader-grant"
     objs = synth(chart)
     role = objs[("ClusterRole", "ns-reader")]
     assert "namespace" not in role["metadata"] and role["rules"] == [dict(r) for r in RULES]
-    rb = objs[("RoleBinding", "web-sa-reader")]
-    assert rb["metadata"] == {"name": "web-sa-reader", "namespace": "ns", "labels": {"a": "b"}}
+    rb = objs[("RoleBinding", "web-sa-reader-grant")]
+    assert rb["metadata"] == {"name": "web-sa-reader-grant", "namespace": "ns", "labels": {"a": "b"}}
     assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ns-reader"}
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "web-sa", "namespace": "ns"}]
     name_template = '{{ printf "%s-reader" .Release.Namespace | toJson }}'
-    assert [(b.path, b.template) for b in chart.values.bindings[("RoleBinding", "web-sa-reader")]] == [
+    assert [(b.path, b.template) for b in chart.values.bindings[("RoleBinding", "web-sa-reader-grant")]] == [
         (("roleRef", "name"), name_template), (("subjects", 0, "namespace"), "{{ .Release.Namespace }}")]
     [b] = chart.values.bindings[("ClusterRole", "ns-reader")]
     assert (b.path, b.template) == (("metadata", "name"), name_template)
