@@ -37,6 +37,7 @@ def test_a_staging_marker_naming_a_path_is_not_ours_and_nothing_moves_out_of_out
     out = tmp_path / "project" / "charts"
     writer.write_environment(out, "prod", FILES)
     target = tmp_path / "home" / "u" / ".ssh"
+    target.parent.mkdir(parents=True)
     env = str(target) if named == "ABS" else named
     planted = plant_staging(out, ".tripgen-staging-x", env, {"old/authorized_keys": "ssh-ed25519 AAAA attacker\n"})
     before = tree_bytes(tmp_path)
