@@ -10,7 +10,8 @@ What ``synth --out DIR`` touches in ``DIR``, and nothing else:
   overwrite.
 * its staging directories ``DIR/.tripgen-staging-<random>/``, each holding the marker file
   ``.tripgen-staging`` written before anything else; recovery removes only directories with that name
-  prefix *and* that marker.
+  prefix *and* that marker, naming a valid environment.
+* its journal ``DIR/.tripgen-journal`` (below), and the companion files a journalled write names.
 * ``DIR`` itself is locked with ``flock(2)`` while writing (no lock file): a second writer waits a
   bounded time, then fails naming the holder's process.
 
@@ -24,6 +25,29 @@ fallback is two renames (old tree into staging, new tree into place): a crash be
 Across environments the guarantee is per environment: a crash between two swaps leaves e.g. prod new
 and dev old (each complete); rerunning synth converges, and ``synth --check`` reports the difference.
 The guarantee covers the process dying, not the machine losing power (nothing is fsync'ed).
+
+One lock, inputs read under it: :func:`session` creates ``DIR``, takes its lock and recovers a
+crashed run; a command reads its inputs inside it, so nothing changes them between the read and the
+write (``synth`` and ``release set`` both write ``charts/``; they queue instead of racing).
+
+The journal ``DIR/.tripgen-journal``: a write that must change files beside the charts together with
+them (``release set``: ``overlays/<env>/releases.yaml``) stages every environment first, then commits
+by one rename a journal naming the companion texts and the staged trees (by device and inode), then
+replaces the companions (:func:`replace_file`: an ``O_EXCL`` temporary of unpredictable name, never
+through a symlink) and swaps.  A crash before the commit changes nothing; after it, the next
+:func:`recover` rolls forward (rewrites the companions, swaps every staged tree not yet in place), so
+companions and charts are both old or both new.  A failure of the companion write itself (before any
+swap) puts back what was replaced and drops the journal.
+
+Confinement (the threat model: anyone who can write the working tree can plant files in ``DIR``): a
+staging marker must name a plain environment name, never a path (:func:`valid_env`); an old tree is
+moved back only when it holds our record; staging directories of another user are not ours; record
+entries must be normalised relative paths (:func:`confined`) and are read with no symlink on the way
+(:func:`read_owned`); a journal is applied only when it is a regular file of this user bound to this
+very ``DIR`` and its companions map (through the caller's function) to files it allows, else it is
+left alone.  Files a user creates or saves by rename in ``DIR/<env>/`` while synth stages land in the
+old tree; after the swap (and in recovery) they are moved into the new tree, a file at a path synth
+now generates kept beside it as ``<path>.tripgen-kept``.
 
 A file of ours that already holds exactly the new text goes into the new tree as the same file (a
 hard link) instead of being written again, so a synth that changes one chart creates only that
