@@ -5,9 +5,10 @@ Exit codes: 0 ok, 1 a check failed (``synth --check``, ``diff``, ``validate``), 
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -138,15 +139,14 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
     Writes only what it owns: in OUT, the <env>/ directories it generated before (or empty ones) and
     its own .tripgen-staging-* entries; in each, only the files its .tripgen-files record lists.
     Files it did not write are left in place."""
-    from .lib.writer import stale_files, write_environments
+    from .app.pipeline import files as environment_files
+    from .lib.writer import session, stale_files, write_environments
 
     root = _project(project)
     out = out if out is not None else root / "charts"
     shown = _shown(out)
-    from .app.pipeline import files as environment_files
-
-    results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
     if check:
+        results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
         if out.exists() and not out.is_dir():
             _fail(f"--out: {shown} is not a directory")
         stale = [path for name, _s, files in results for path in stale_files(out, name, files)]
@@ -157,7 +157,11 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
             sys.exit(1)
         click.echo(f"{shown}/ is in sync with the config ({sum(len(f) for _n, _s, f in results)} files)")
         return
-    write_environments(out, {name: files for name, _s, files in results}, lock_timeout=lock_timeout)
+    # The inputs (overlays, releases.yaml) are read under the lock every writer of charts/ takes, so
+    # a concurrent `release set` cannot slip in between this read and the write.
+    with session(out, lock_timeout, _companion(root)):
+        results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
+        write_environments(out, {name: files for name, _s, files in results}, held=True)
     for name, synthesis, files in results:
         for chart in synthesis.charts:
             count = sum(1 for rel in files if rel.startswith(chart.name + "/"))
@@ -180,7 +184,7 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     with --against REF, the object-level diff from REF's config to the working tree's."""
     import difflib
 
-    from .lib.writer import RECORD, stale_files
+    from .lib.writer import RECORD, read_owned, stale_files
 
     root = _project(project)
     if against is not None:
@@ -198,11 +202,10 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
             rel = path.split("/", 1)[1]
             if rel == RECORD:
                 continue
-            old_file = charts_dir / path
-            old = (old_file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-                   if old_file.is_file() else [])
+            text = read_owned(charts_dir / name, rel)  # never through a symlink, never out of charts/<env>/
+            old = text.splitlines(keepends=True) if text is not None else []
             new = files[rel].splitlines(keepends=True) if rel in files else []
-            a = f"a/{shown}/{path}" if old_file.is_file() else "/dev/null"
+            a = f"a/{shown}/{path}" if text is not None else "/dev/null"
             b = f"b/{shown}/{path}" if rel in files else "/dev/null"
             click.echo("".join(difflib.unified_diff(old, new, a, b)), nl=False)
             changed += 1
@@ -383,18 +386,48 @@ def release() -> None:
 
 
 def _replace_text(path: Path, text: str) -> None:
-    """Write ``path`` atomically (a temporary file beside it, then rename)."""
-    tmp = path.with_name(f".{path.name}.tripgen-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``path`` atomically: an unpredictable temporary file created exclusively beside it (never
+    through a symlink), then renamed over it; removed again on failure."""
+    from .lib.writer import replace_file
+
+    replace_file(path, text)
+
+
+def _companion(root: Path) -> Any:
+    """How the writer's journal names the releases file of an environment: the key is the
+    environment, valid only when it has an overlay and the text is a well-formed releases file."""
+    from .app import loader
+    from .app.releases import parse_releases, releases_path
+
+    def path_for(env: str, text: str) -> Path | None:
+        if env not in loader.available(root):
+            return None
+        path = releases_path(root, env)
+        try:
+            parse_releases(text, path)
+        except ConfigError:
+            return None
+        return path
+
+    return path_for
+
+
+@contextlib.contextmanager
+def _release_session(root: Path) -> Iterator[None]:
+    """The lock every writer of charts/ and releases.yaml takes, with recovery of a crashed run."""
+    from .lib.writer import session
+
+    with session(root / "charts", companion=_companion(root)):
+        yield
 
 
 def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
-    """Synthesise with the new releases first (exit 2, nothing written, on any error), then write
-    the releases file(s) and re-synthesise charts/<env>/ so `synth --check` passes.  When the charts
-    cannot be written (a held lock, a read-only directory), the releases files are put back."""
+    """Synthesise with the new releases first (exit 2, nothing written, on any error), then write the
+    releases file(s) and charts/<env>/ together, so `synth --check` passes.  Runs inside
+    :func:`_release_session` (the inputs were read under the lock); the writer's journal makes the
+    two writes one: a crash leaves both old, or the next run completes both."""
     from .app.pipeline import files as environment_files
-    from .app.releases import read_text, releases_path, synthesize_with
+    from .app.releases import synthesize_with
     from .lib.writer import write_environments
 
     try:
@@ -402,15 +435,7 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     except (ConfigError, UsageError) as err:
         _fail(str(err))
     files = {env: environment_files(syntheses[env]) for env in new_texts}
-    previous = {env: read_text(releases_path(root, env)) for env in new_texts}
-    for env, text in new_texts.items():
-        _replace_text(releases_path(root, env), text)
-    try:
-        write_environments(root / "charts", files)
-    except BaseException:
-        for env, text in previous.items():
-            _replace_text(releases_path(root, env), text)
-        raise
+    write_environments(root / "charts", files, held=True, companions=new_texts, companion=_companion(root))
     for env in new_texts:
         click.echo(f"wrote overlays/{env}/releases.yaml and charts/{env}/ ({len(files[env])} files)")
 
@@ -427,11 +452,12 @@ def release_set(project: Path, service: str, env: str, tag: str | None, digest: 
 
     root = _project(project)
     [name] = _environments(root, env)
-    try:
-        texts = planned_set(root, name, service, tag, digest)
-    except (ConfigError, UsageError) as err:
-        _fail(str(err))
-    _write_releases(root, texts)
+    with _release_session(root):
+        try:
+            texts = planned_set(root, name, service, tag, digest)
+        except (ConfigError, UsageError) as err:
+            _fail(str(err))
+        _write_releases(root, texts)
 
 
 @release.command("promote")
@@ -446,11 +472,12 @@ def release_promote(project: Path, services: tuple[str, ...], source: str, targe
     root = _project(project)
     [src] = _environments(root, source)
     [dst] = _environments(root, target)
-    try:
-        texts = planned_promote(root, src, dst, services)
-    except (ConfigError, UsageError) as err:
-        _fail(str(err))
-    _write_releases(root, texts)
+    with _release_session(root):
+        try:
+            texts = planned_promote(root, src, dst, services)
+        except (ConfigError, UsageError) as err:
+            _fail(str(err))
+        _write_releases(root, texts)
 
 
 @release.command("show")

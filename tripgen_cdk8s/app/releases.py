@@ -326,11 +326,49 @@ def planned_promote(root: Path, source: str, target: str, services: tuple[str, .
     return {target: edit_text(read_text(path), path, {n: src.services[n] for n in names})}
 
 
+MAX_OVERLAY_BYTES = 64 * 1024 * 1024
+"""The most ``release set`` copies of ``overlays/`` into its scratch directory (configs are kilobytes)."""
+
+
+def copy_overlays(src: Path, dst: Path, limit: int = MAX_OVERLAY_BYTES) -> None:
+    """Copy the regular files and directories under ``src`` to ``dst``, never following a symlink
+    (a link, a device, a FIFO or a socket is skipped: a link to ``/dev/zero`` copies nothing) and at
+    most ``limit`` bytes in all, else ConfigError naming the file that went over."""
+    import os
+    import stat
+
+    total = 0
+    dst.mkdir(mode=0o700)
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(src)
+        keep = []
+        for name in sorted(dirnames):
+            if not os.path.islink(os.path.join(dirpath, name)):
+                (dst / rel_dir / name).mkdir(mode=0o700)
+                keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue  # a symlink (ELOOP) or unreadable: not part of the copy
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue
+                data = handle.read(limit - total + 1)
+            total += len(data)
+            if total > limit:
+                raise ConfigError(f"{_display(path)}", "(overlays/ too large to copy)",
+                                  f"allowed: at most {limit // (1024 * 1024)} MiB of regular files in overlays/")
+            (dst / rel_dir / name).write_bytes(data)
+
+
 def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
     """Synthesise each environment as it will be with its new releases text, in a scratch copy of
-    ``overlays/`` (so the guardrails of the config run and nothing of the project is touched).
-    Returns the synthesis of each environment; raises ConfigError."""
-    import shutil
+    ``overlays/`` (regular files only, bounded: see :func:`copy_overlays`), so the guardrails of the
+    config run and nothing of the project is touched.  Returns the synthesis of each environment;
+    raises ConfigError."""
     import tempfile
 
     from . import loader, pipeline
@@ -338,7 +376,7 @@ def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tripgen-release-") as tmp:
         scratch = Path(tmp)
-        shutil.copytree(root / "overlays", scratch / "overlays")
+        copy_overlays(root / "overlays", scratch / "overlays")
         for env, text in new_texts.items():
             releases_path(scratch, env).write_text(text, encoding="utf-8")
             out[env] = pipeline.synthesize(loader.load(scratch, env), scratch)

@@ -10,7 +10,8 @@ What ``synth --out DIR`` touches in ``DIR``, and nothing else:
   overwrite.
 * its staging directories ``DIR/.tripgen-staging-<random>/``, each holding the marker file
   ``.tripgen-staging`` written before anything else; recovery removes only directories with that name
-  prefix *and* that marker.
+  prefix *and* that marker, naming a valid environment.
+* its journal ``DIR/.tripgen-journal`` (below), and the companion files a journalled write names.
 * ``DIR`` itself is locked with ``flock(2)`` while writing (no lock file): a second writer waits a
   bounded time, then fails naming the holder's process.
 
@@ -25,6 +26,29 @@ Across environments the guarantee is per environment: a crash between two swaps 
 and dev old (each complete); rerunning synth converges, and ``synth --check`` reports the difference.
 The guarantee covers the process dying, not the machine losing power (nothing is fsync'ed).
 
+One lock, inputs read under it: :func:`session` creates ``DIR``, takes its lock and recovers a
+crashed run; a command reads its inputs inside it, so nothing changes them between the read and the
+write (``synth`` and ``release set`` both write ``charts/``; they queue instead of racing).
+
+The journal ``DIR/.tripgen-journal``: a write that must change files beside the charts together with
+them (``release set``: ``overlays/<env>/releases.yaml``) stages every environment first, then commits
+by one rename a journal naming the companion texts and the staged trees (by device and inode), then
+replaces the companions (:func:`replace_file`: an ``O_EXCL`` temporary of unpredictable name, never
+through a symlink) and swaps.  A crash before the commit changes nothing; after it, the next
+:func:`recover` rolls forward (rewrites the companions, swaps every staged tree not yet in place), so
+companions and charts are both old or both new.  A failure of the companion write itself (before any
+swap) puts back what was replaced and drops the journal.
+
+Confinement (the threat model: anyone who can write the working tree can plant files in ``DIR``): a
+staging marker must name a plain environment name, never a path (:func:`valid_env`); an old tree is
+moved back only when it holds our record; staging directories of another user are not ours; record
+entries must be normalised relative paths (:func:`confined`) and are read with no symlink on the way
+(:func:`read_owned`); a journal is applied only when it is a regular file of this user bound to this
+very ``DIR`` and its companions map (through the caller's function) to files it allows, else it is
+left alone.  Files a user creates or saves by rename in ``DIR/<env>/`` while synth stages land in the
+old tree; after the swap (and in recovery) they are moved into the new tree, a file at a path synth
+now generates kept beside it as ``<path>.tripgen-kept``.
+
 A file of ours that already holds exactly the new text goes into the new tree as the same file (a
 hard link) instead of being written again, so a synth that changes one chart creates only that
 chart's changed files (on a slow disk, most of a large synth's time is creating files).
@@ -36,8 +60,11 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +78,14 @@ STAGING_PREFIX = ".tripgen-staging-"
 STAGING_MARKER = ".tripgen-staging"
 MARKER_TEXT = "tripgen-cdk8s staging directory for environment "
 DEFAULT_LOCK_TIMEOUT = 30.0
+JOURNAL = ".tripgen-journal"
+NEW_TREE_ID = "new-tree"
+KEPT_SUFFIX = ".tripgen-kept"
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+MAX_READ = 16 * 1024 * 1024
+"""The largest file :func:`read_owned` reads (a generated file is a few kilobytes)."""
+Companion = Callable[[str, str], "Path | None"]
+"""Maps a journal key and its text to the file to replace, or None when the key or text is not valid."""
 
 
 class WriteRefused(Exception):
@@ -79,12 +114,59 @@ def record_text(files: dict[str, str]) -> str:
     return RECORD_HEADER + "".join(f"{rel}\n" for rel in sorted(files))
 
 
-def read_record(env_dir: Path) -> set[str] | None:
-    """The paths a previous synth wrote in ``env_dir``, or None when it holds no record."""
-    path = env_dir / RECORD
-    if not path.is_file():
+def valid_env(env: str) -> bool:
+    """Whether ``env`` is a plain directory name the writer may create in ``--out`` (no ``/``, no
+    ``..``, not hidden)."""
+    return bool(ENV_NAME.match(env))
+
+
+def confined(rel: str) -> bool:
+    """Whether ``rel`` is a normalised relative path that stays inside its directory (no absolute
+    path, no ``..``, ``.`` or empty component, no NUL or backslash)."""
+    if not rel or rel.startswith("/") or "\0" in rel or "\\" in rel:
+        return False
+    return all(part not in ("", ".", "..") for part in rel.split("/"))
+
+
+def _no_links(root: Path, rel: str) -> bool:
+    """Whether ``root`` and every directory between it and ``root/rel`` is a real directory (no
+    symlink on the way), so the path cannot lead out of ``root``."""
+    current = root
+    for part in ["", *rel.split("/")[:-1]]:
+        current = current / part if part else current
+        try:
+            if not stat.S_ISDIR(os.lstat(current).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def read_owned(root: Path, rel: str) -> str | None:
+    """The text of the regular file ``root/rel``, reached without following any symlink and at most
+    :data:`MAX_READ` bytes; None when it is missing, a symlink, not a regular file, outside ``root``
+    or too large.  What ``diff`` shows of the committed charts."""
+    if not confined(rel) or not _no_links(root, rel):
         return None
-    return {line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")}
+    try:
+        fd = os.open(root / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_READ + 1)
+    return None if len(data) > MAX_READ else data.decode("utf-8", errors="replace")
+
+
+def read_record(env_dir: Path) -> set[str] | None:
+    """The paths a previous synth wrote in ``env_dir``, or None when it holds no record.  Entries that
+    would lead out of ``env_dir`` (absolute, ``..``, not normalised) are not ours and are dropped."""
+    text = read_owned(env_dir, RECORD)
+    if text is None:
+        return None
+    return {line for line in text.splitlines() if line and not line.startswith("#") and confined(line)}
 
 
 def _existing(root: Path) -> tuple[set[str], set[str]]:
@@ -115,11 +197,10 @@ def stale_files(out: Path, env: str, files: dict[str, str]) -> list[str]:
     expected = with_record(files)
     stale = []
     for rel, text in expected.items():
-        path = root / rel
-        if not path.is_file() or path.is_symlink() or path.read_text(encoding="utf-8") != text:
+        if read_owned(root, rel) != text:
             stale.append(f"{env}/{rel}")
     owned = read_record(root) or set()
-    stale += [f"{env}/{rel}" for rel in owned - set(expected) if (root / rel).is_file()]
+    stale += [f"{env}/{rel}" for rel in owned - set(expected) if read_owned(root, rel) is not None]
     return sorted(stale)
 
 
@@ -212,16 +293,32 @@ def locked(out: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
 # ---------------------------------------------------------------------------- staging and recovery
 
 
+def _dir_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the real directory ``path`` (never through a symlink), or None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
 def _is_own_staging(path: Path) -> str | None:
-    """The environment a staging directory of ours was for, or None when ``path`` is not provably ours."""
+    """The environment a staging directory of ours was for, or None when ``path`` is not provably ours:
+    a real directory (not a symlink) of this user with our prefix, holding our marker as a regular file
+    that names a valid environment name (never a path: the name is joined to ``--out``)."""
     if not path.name.startswith(STAGING_PREFIX) or path.is_symlink() or not path.is_dir():
+        return None
+    if path.lstat().st_uid != os.geteuid():
         return None
     marker = path / STAGING_MARKER
     try:
         text = marker.read_text(encoding="utf-8") if marker.is_file() and not marker.is_symlink() else ""
     except (OSError, UnicodeDecodeError):
         return None
-    return text[len(MARKER_TEXT):].strip() if text.startswith(MARKER_TEXT) else None
+    if not text.startswith(MARKER_TEXT):
+        return None
+    env = text[len(MARKER_TEXT):].strip()
+    return env if env == "" or valid_env(env) else None
 
 
 def _remove_staging(path: Path) -> None:
@@ -229,23 +326,159 @@ def _remove_staging(path: Path) -> None:
     for child in ("tree", "old"):
         if (path / child).exists():
             shutil.rmtree(path / child)
+    for name in (NEW_TREE_ID, JOURNAL):
+        (path / name).unlink(missing_ok=True)
     (path / STAGING_MARKER).unlink(missing_ok=True)
     path.rmdir()
 
 
-def recover(out: Path) -> None:
-    """Undo or finish what a crashed synth left in ``out``: put back an environment directory the
-    rename fallback had moved aside, then remove every staging directory of ours."""
+def _new_tree_id(staging: Path) -> tuple[int, int] | None:
+    """The (device, inode) the staged new tree had, from the staging directory's ``new-tree`` file."""
+    try:
+        dev, ino = (staging / NEW_TREE_ID).read_text(encoding="utf-8").split(":")
+        return int(dev), int(ino)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _same_content(a: Path, b: Path, sa: os.stat_result, sb: os.stat_result) -> bool:
+    if stat.S_ISLNK(sa.st_mode) and stat.S_ISLNK(sb.st_mode):
+        return os.readlink(a) == os.readlink(b)
+    if not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)) or sa.st_size != sb.st_size:
+        return False
+    return a.read_bytes() == b.read_bytes()
+
+
+def _rescue(old_root: Path, new_root: Path) -> None:
+    """Move into the new tree the files that are not ours and that are in the old tree but not (as the
+    same file) in the new one: what a user created or saved by rename (as editors and git do) in
+    ``DIR/<env>/`` while synth was staging.  A file at a path synth now generates keeps its content
+    beside it as ``<path>.tripgen-kept``; nothing of anyone else's is deleted with the old tree."""
+    if _dir_id(old_root) is None or _dir_id(new_root) is None:
+        return
+    owned = (read_record(old_root) or set()) | {RECORD}
+    generated = read_record(new_root) or set()
+    existing, empty = _existing(old_root)
+    for rel in sorted(empty):
+        if rel not in owned and not os.path.lexists(new_root / rel):
+            with contextlib.suppress(OSError):
+                (new_root / rel).mkdir(parents=True)
+    for rel in sorted(existing - owned):
+        src, dst = old_root / rel, new_root / rel
+        with contextlib.suppress(OSError):
+            s = os.lstat(src)
+            if os.path.lexists(dst):
+                d = os.lstat(dst)
+                if (s.st_dev, s.st_ino) == (d.st_dev, d.st_ino) or _same_content(src, dst, s, d):
+                    continue  # carried over as this very file, or as a copy of it
+                if rel in generated or rel == RECORD or not stat.S_ISREG(d.st_mode) and not stat.S_ISLNK(d.st_mode):
+                    dst = new_root / (rel + KEPT_SUFFIX)
+                    if os.path.lexists(dst):
+                        continue
+            if not _no_links(new_root, rel):
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(src, dst)
+
+
+def _recover_staging(out: Path, entry: Path, env: str) -> None:
+    target = out / env
+    old = entry / "old"
+    if env and _dir_id(old) is not None and read_record(old) is not None and not os.path.lexists(target):
+        os.rename(old, target)  # the rename fallback was interrupted between its two renames
+    if env and _dir_id(target) is not None:
+        for tree in (old, entry / "tree"):
+            if tree.name == "old" or _dir_id(tree) != _new_tree_id(entry):  # an old tree, swapped out
+                _rescue(tree, target)
+    _remove_staging(entry)
+
+
+def recover(out: Path, companion: Companion | None = None) -> None:
+    """Undo or finish what a crashed run left in ``out``: first finish a journalled write (see
+    :func:`write_environments`), then put back an environment directory the rename fallback had
+    moved aside, rescue files a user put in an environment while it was being swapped, and remove
+    every staging directory of ours."""
     if not out.is_dir():
         return
+    _apply_journal(out, companion)
     for entry in sorted(out.iterdir()):
         env = _is_own_staging(entry)
-        if env is None:
-            continue
-        target = out / env
-        if env and (entry / "old").is_dir() and not os.path.lexists(target):
-            os.rename(entry / "old", target)
-        _remove_staging(entry)
+        if env is not None:
+            _recover_staging(out, entry, env)
+
+
+# ---------------------------------------------------------------------------- files beside the charts
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Replace ``path`` atomically by a file holding ``text``: a new file of an unpredictable name
+    created with ``O_CREAT | O_EXCL`` in the same directory (never an existing file, never through a
+    symlink), then renamed over ``path`` (which replaces a symlink there, never its target).  On any
+    failure the temporary file is removed and ``path`` is untouched."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tripgen-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if path.exists() and not path.is_symlink():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _journal_text(out: Path, staged: list[_Staged], companions: dict[str, str]) -> str:
+    return json.dumps({"tool": "tripgen-cdk8s", "out": list(_dir_id(out) or ()), "companions": companions,
+                       "staged": {s.env: [s.staging.name, *(_dir_id(s.staging / "tree") or ())] for s in staged}},
+                      sort_keys=True) + "\n"
+
+
+def _read_journal(out: Path, companion: Companion | None) -> tuple[dict[Path, str], dict[str, tuple[str, int, int]]] | None:
+    """The journal of ``out`` when it is provably ours and every path in it is confined, else None:
+    a regular file of this user bound to this very directory (its device and inode), companions that
+    ``companion`` maps to files, staged trees named by plain staging-directory names."""
+    path = out / JOURNAL
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or companion is None:
+            return None
+        data = json.loads(read_owned(out, JOURNAL) or "")
+        if data.get("tool") != "tripgen-cdk8s" or data.get("out") != list(_dir_id(out) or ()):
+            return None
+        files: dict[Path, str] = {}
+        for key, text in data["companions"].items():
+            target = companion(str(key), str(text)) if isinstance(text, str) and valid_env(str(key)) else None
+            if target is None:
+                return None
+            files[target] = text
+        staged: dict[str, tuple[str, int, int]] = {}
+        for env, (name, dev, ino) in data["staged"].items():
+            if not valid_env(env) or not name.startswith(STAGING_PREFIX) or not confined(name) or "/" in name:
+                return None
+            staged[env] = (name, int(dev), int(ino))
+        return files, staged
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _apply_journal(out: Path, companion: Companion | None) -> None:
+    """Roll a journalled write forward: replace the companion files with their new text, swap in
+    every staged tree not yet in place, then remove the journal.  A journal that is not provably
+    ours is left alone (and blocks journalled writes, which refuse to overwrite it)."""
+    journal = _read_journal(out, companion)
+    if journal is None:
+        return
+    files, staged = journal
+    for target, text in files.items():
+        replace_file(target, text)
+    for env, (name, dev, ino) in staged.items():
+        staging, target = out / name, out / env
+        if _dir_id(target) != (dev, ino) and _dir_id(staging / "tree") == (dev, ino) and _is_own_staging(staging) == env:
+            _swap(_Staged(env, staging, target))
+    (out / JOURNAL).unlink()
 
 
 @dataclass
@@ -286,6 +519,11 @@ def _reuse(current: Path, staged: Path, text: str) -> bool:
 
 
 def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], None] | None) -> _Staged:
+    if not valid_env(env):
+        raise WriteRefused(f"{env!r}: not an environment name (letters, digits, '.', '_', '-'; no path)")
+    bad = sorted(rel for rel in files if not confined(rel))
+    if bad:
+        raise WriteRefused(f"{_shown(out / env)}: generated path {bad[0]!r} leads out of the environment directory")
     target = out / env
     foreign: set[str] = set()  # pragma: no mutate
     foreign_dirs: set[str] = set()  # pragma: no mutate
@@ -317,6 +555,8 @@ def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], 
         (staging / STAGING_MARKER).write_text(MARKER_TEXT + env + "\n", encoding="utf-8")
         tree = staging / "tree"
         tree.mkdir()
+        tree_id = _dir_id(tree) or (0, 0)
+        (staging / NEW_TREE_ID).write_text(f"{tree_id[0]}:{tree_id[1]}\n", encoding="utf-8")
         for directory in sorted({os.path.dirname(rel) for rel in files} - {""}):
             (tree / directory).mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(with_record(files).items()):
@@ -343,36 +583,94 @@ def _swap(staged: _Staged) -> None:
     elif not exchange(tree, target):
         os.rename(target, staged.staging / "old")  # fallback: recover() moves it back after a crash here
         os.rename(tree, target)
+    for old in (staged.staging / "old", staged.staging / "tree"):  # the old tree, wherever the swap put it
+        _rescue(old, target)
     _remove_staging(staged.staging)
 
 
-def write_environments(out: Path, envs: dict[str, dict[str, str]], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                       on_file: Callable[[str], None] | None = None) -> None:
-    """Write ``out/<env>/`` for every environment in ``envs`` (env -> files by relative path).
-
-    Holds the lock on ``out``; recovers what a crashed run left; stages every environment completely
-    (a failure here changes nothing); then swaps each environment directory atomically."""
-    created = not out.exists()
+@contextlib.contextmanager
+def session(out: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, companion: Companion | None = None) -> Iterator[None]:
+    """Create ``out`` if needed, hold its lock, and recover what a crashed run left, for the whole
+    ``with`` block: a command reads its inputs *inside* the block, so no other writer changes them
+    between the read and the write.  When the block fails, an ``out`` this session created is removed
+    again if it is still empty."""
+    created = not os.path.lexists(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
         with locked(out, lock_timeout):
-            recover(out)
-            staged: list[_Staged] = []
-            try:
-                for env, files in envs.items():
-                    staged.append(_stage(out, env, files, on_file))
-            except BaseException:
-                for s in staged:
-                    with contextlib.suppress(OSError):
-                        _remove_staging(s.staging)
-                raise
-            for s in staged:
-                _swap(s)
+            recover(out, companion)
+            yield
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
                 out.rmdir()  # only if still empty: nothing of ours, nothing of anyone else's
         raise
+
+
+def _write(out: Path, envs: dict[str, dict[str, str]], on_file: Callable[[str], None] | None,
+           companions: dict[str, str], companion: Companion | None) -> None:
+    staged: list[_Staged] = []
+    try:
+        for env, files in envs.items():
+            staged.append(_stage(out, env, files, on_file))
+        targets = {key: companion(key, text) if companion is not None else None for key, text in companions.items()}
+        for key, target in targets.items():
+            if target is None:
+                raise WriteRefused(f"{key}: not a file the journal may name")
+            if target.is_symlink() or os.path.lexists(target) and not target.is_file():
+                raise WriteRefused(f"{_shown(target)}: is a symlink or not a regular file; replace it with a file")
+        previous = {key: target.read_bytes() if target is not None and target.is_file() else None
+                    for key, target in targets.items()}
+        if companions:
+            if os.path.lexists(out / JOURNAL) or not staged:
+                raise WriteRefused(f"{_shown(out / JOURNAL)}: exists and is not a journal of this run; "
+                                   "move it away first")
+            scratch = staged[0].staging / JOURNAL  # removed with its staging directory if we die here
+            scratch.write_text(_journal_text(out, staged, companions), encoding="utf-8")
+            os.rename(scratch, out / JOURNAL)  # the commit point: from here on, recovery rolls forward
+    except BaseException:
+        for s in staged:
+            with contextlib.suppress(OSError):
+                _remove_staging(s.staging)
+        raise
+    done: list[str] = []
+    try:
+        for key, target in targets.items():
+            replace_file(target, companions[key])  # type: ignore[arg-type]
+            done.append(key)
+    except BaseException:  # nothing swapped yet: put back what was replaced and forget the journal
+        for key in done:
+            text = previous[key]
+            with contextlib.suppress(OSError):
+                if text is not None:
+                    replace_file(targets[key], text.decode("utf-8"))  # type: ignore[arg-type]
+        with contextlib.suppress(OSError):
+            (out / JOURNAL).unlink()
+        for s in staged:
+            with contextlib.suppress(OSError):
+                _remove_staging(s.staging)
+        raise
+    for s in staged:
+        _swap(s)
+    if companions:
+        (out / JOURNAL).unlink()
+
+
+def write_environments(out: Path, envs: dict[str, dict[str, str]], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                       on_file: Callable[[str], None] | None = None, held: bool = False,
+                       companions: dict[str, str] | None = None, companion: Companion | None = None) -> None:
+    """Write ``out/<env>/`` for every environment in ``envs`` (env -> files by relative path).
+
+    Holds the lock on ``out`` (unless ``held``: the caller runs inside :func:`session`); recovers what
+    a crashed run left; stages every environment completely (a failure here changes nothing); then
+    swaps each environment directory atomically.  With ``companions`` (key -> text, each key mapped to
+    its file by ``companion``), those files change together with the charts: a journal naming both is
+    committed first, so a crash at any point leaves both old, or the next start makes both new."""
+    if held:
+        _write(out, envs, on_file, companions or {}, companion)
+        return
+    with session(out, lock_timeout, companion):
+        _write(out, envs, on_file, companions or {}, companion)
 
 
 def write_environment(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], None] | None = None) -> None:
