@@ -235,3 +235,66 @@ def test_a_project_s_sync_window_and_guardrails_are_validated():
         assert err.value.field == field
     validate_project(Project("live", print, gitops=GitOps("https://g.example/x", sync_window=SyncWindow.weekly(
         "02:00", "04:00", "Mon-Fri", "UTC"))))
+
+
+WORKLOADS = '''
+from tripgen_cdk8s import (
+    AutoscaledService, AutoscaledServiceProps, EnvFrom, EnvValue, HelmChart, HelmChartProps, HorizontalScaling,
+    Image, KedaScaling, MicroService, MicroServiceProps, Probe, Project, Resources, Worker, WorkerProps,
+)
+
+
+def build(app) -> None:
+    api_chart = HelmChart(app, "api", HelmChartProps(namespace="commerce", version="0.3.0"))
+    worker_chart = HelmChart(app, "worker", HelmChartProps(namespace="commerce", version="0.3.0"))
+    api_chart.add_object({{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": "shop-settings"}},
+                          "data": {{"mode": "live"}}}})  # a raw object: the escape hatch
+    api = MicroService(api_chart, "service", MicroServiceProps(
+        name="api", image=Image("ghcr.io", "shop/api", "2.0.0"), resources=Resources.sized("100m", "128Mi", "500m", "256Mi"),
+        env={"BROKER_URL": EnvValue.from_secret_value("broker", "url"),
+             "MODE": EnvValue.from_config_map("shop-settings", "mode")},
+        env_from=(EnvFrom.from_secret("shop-extra"),)))
+    AutoscaledService(api_chart, "autoscaling", AutoscaledServiceProps(
+        target=api, scaling=HorizontalScaling(min_replicas=1, max_replicas=4, cpu_utilization=60),
+        disruption_budget=False))
+    worker = Worker(worker_chart, "worker", WorkerProps(
+        name="worker", image=Image("ghcr.io", "shop/worker", "1.0.0"), resources=Resources.sized("100m", "128Mi", "500m", "256Mi"),
+        liveness=Probe.exec(("/bin/check",))))
+    AutoscaledService(worker_chart, "autoscaling", AutoscaledServiceProps(
+        target=worker, scaling=KedaScaling(min_replicas=1, max_replicas=9, triggers=(
+            {{"type": "rabbitmq", "metadata": {{"queueName": "jobs", "mode": "QueueLength", "value": "10"}}}},)),
+        disruption_budget=False))
+
+
+config = Project(name="live", build=build)
+'''
+
+
+def test_the_workloads_a_second_team_needed_synthesise(tmp_path):
+    """Issue 18 "Why": env vars from Secret and ConfigMap keys and envFrom; a worker without Service,
+    port or HTTP probe; a CPU-only HPA; KEDA without forced cpu/memory triggers; no forced PDB."""
+    root = tmp_path / "shop"
+    (root / "overlays" / "live").mkdir(parents=True)
+    (root / "overlays" / "live" / "config.py").write_text(WORKLOADS.replace("{{", "{").replace("}}", "}"))
+    proc = run_cli("synth", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    from tripgen_cdk8s.app import loader, pipeline
+
+    objs = pipeline.synthesize(loader.load(root, "live")).objects
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert ("Service", "worker") not in kinds and ("Deployment", "worker") in kinds
+    assert ("ConfigMap", "shop-settings") in kinds
+    assert not any(k == "PodDisruptionBudget" for k, _ in kinds)
+    [api] = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "api"]
+    c = api["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("valueFrom") for e in c["env"]}
+    assert env["BROKER_URL"] == {"secretKeyRef": {"name": "broker", "key": "url"}}
+    assert env["MODE"] == {"configMapKeyRef": {"name": "shop-settings", "key": "mode"}}
+    assert {"secretRef": {"name": "shop-extra"}} in c["envFrom"]
+    [hpa] = [o for o in objs if o["kind"] == "HorizontalPodAutoscaler"]
+    assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+    [scaled] = [o for o in objs if o["kind"] == "ScaledObject"]
+    assert [t["type"] for t in scaled["spec"]["triggers"]] == ["rabbitmq"]
+    [worker] = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "worker"]
+    wc = worker["spec"]["template"]["spec"]["containers"][0]
+    assert "ports" not in wc and wc["livenessProbe"] == {**wc["livenessProbe"], "exec": {"command": ["/bin/check"]}}
