@@ -20,7 +20,8 @@ WORKLOADS = (*LONG_RUNNING, "Job", "CronJob")
 SCALERS = ("HorizontalPodAutoscaler", "ScaledObject")
 
 
-def _pod_spec(obj: Obj) -> Obj:
+def pod_spec(obj: Obj) -> Obj:
+    """The pod spec of a workload (a CronJob's through its job template)."""
     spec = obj.get("spec") or {}
     if obj["kind"] == "CronJob":
         spec = (spec.get("jobTemplate") or {}).get("spec") or {}
@@ -34,7 +35,7 @@ def _pod_template_path(obj: Obj) -> str:
 def _containers(obj: Obj) -> Iterator[tuple[str, Obj, bool]]:
     """(field path, container, long-running) of every container of a workload (init containers too;
     a native sidecar, an init container with ``restartPolicy: Always``, runs like a container)."""
-    pod, base = _pod_spec(obj), _pod_template_path(obj)
+    pod, base = pod_spec(obj), _pod_template_path(obj)
     for c in pod.get("initContainers") or []:
         yield f"{base}.initContainers[{c.get('name')}]", c, c.get("restartPolicy") == "Always"
     for c in pod.get("containers") or []:
@@ -226,7 +227,7 @@ def _resolve_port(w: Obj, target: Any) -> Any:
     """A named targetPort as the container port number it names."""
     if isinstance(target, int):
         return target
-    for c in _pod_spec(w).get("containers") or []:
+    for c in pod_spec(w).get("containers") or []:
         for p in c.get("ports") or []:
             if p.get("name") == target:
                 return p.get("containerPort")

@@ -55,20 +55,14 @@ def _keys_and_render(binding: Binding) -> tuple[tuple[str, ...], Any] | None:
         key = m["dotted"] or ".".join(re.findall(r'"([^"]+)"', m["index"]))
         to_string = "toString" in (m["filters"] or "")
         return (key,), (lambda v: str(v[key]) if to_string else v[key])
-    if _IMAGE.match(binding.template):
-        def image(v: Mapping[str, Any]) -> str:
-            ref = f"{v['image.registry']}/{v['image.repository']}"
-            return f"{ref}@{v['image.digest']}" if v["image.digest"] else f"{ref}:{v['image.tag']}"
-        return IMAGE_KEYS, image
     m = _PREFIXED_IMAGE.match(binding.template)
-    if m:
-        prefix = m["p"]
-        keys = tuple(f"{prefix}.{k}" for k in IMAGE_KEYS)
+    if m or _IMAGE.match(binding.template):
+        keys = tuple(f"{m['p']}.{k}" for k in IMAGE_KEYS) if m else IMAGE_KEYS
 
-        def prefixed_image(v: Mapping[str, Any]) -> str:
-            reg, repo, tag, digest = (v[k] for k in keys)
-            return f"{reg}/{repo}@{digest}" if digest else f"{reg}/{repo}:{tag}"
-        return keys, prefixed_image
+        def image(v: Mapping[str, Any]) -> str:  # the chart's image helper: the digest wins over the tag
+            registry, repository, tag, digest = (v[k] for k in keys)
+            return f"{registry}/{repository}@{digest}" if digest else f"{registry}/{repository}:{tag}"
+        return keys, image
     if ".Values" in binding.template:  # a template tripgen cannot evaluate: the keys it reads
         return tuple(_REFERENCED.findall(binding.template)), None
     return None

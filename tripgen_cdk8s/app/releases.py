@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from ..lib.errors import ConfigError
+from .guardrails import pod_spec
 from .model import DIGEST, IMAGE_TAG
 
 FILE_NAME = "releases.yaml"
@@ -191,13 +192,6 @@ WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job", "C
 NAME_LABEL = "app.kubernetes.io/name"
 
 
-def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    if obj["kind"] == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return ((spec.get("template") or {}).get("spec")) or {}
-
-
 def workload_images(objects: list[dict[str, Any]]) -> dict[str, str]:
     """The image of each workload by service name (its ``app.kubernetes.io/name`` label, else
     its name): the container of that name, else the workload's first container."""
@@ -207,7 +201,7 @@ def workload_images(objects: list[dict[str, Any]]) -> dict[str, str]:
             continue
         meta = obj.get("metadata") or {}
         name = (meta.get("labels") or {}).get(NAME_LABEL) or meta.get("name", "")
-        containers = _pod_spec(obj).get("containers") or []
+        containers = pod_spec(obj).get("containers") or []
         if not containers or name in out:
             continue
         chosen = next((c for c in containers if c.get("name") == name), containers[0])
