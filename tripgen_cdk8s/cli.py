@@ -379,6 +379,47 @@ def _capacity_errors(report: CapacityReport) -> list[str]:
     return [] if report.steady_fits() else [report.summary()]
 
 
+@cli.command(epilog="""\b
+Example:
+  helm registry login ghcr.io          # once; publish uses helm's credentials
+  tripgen publish --registry oci://ghcr.io/acme/charts --env prod
+  # pushes oci://ghcr.io/acme/charts/prod/<chart>:<version> for every chart of charts/prod/""")
+@_common
+@click.option("--registry", "registry", required=True, metavar="oci://HOST/PATH",
+              help="The OCI registry and repository path; each chart goes to PATH/<env>/<chart>:<version>.")
+@click.option("--env", "env", default="all", show_default=True, metavar="ENV|all",
+              help="Environment whose charts to publish (every environment that has an overlay by default).")
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The charts to publish (default: charts/ in the project).")
+@click.option("--plain-http", "plain_http", is_flag=True, help="Talk plain HTTP to the registry (no TLS).")
+def publish(project: Path, registry: str, env: str, charts_dir: Path | None, plain_http: bool) -> None:
+    """Package each Helm chart of charts/<env>/ and push it to an OCI registry.
+
+    A chart version the registry already holds with the same content is skipped; one it holds with
+    other content is refused (exit 2) and nothing is pushed. Registry errors are exit 2."""
+    from .app.publish import Helm, charts_of, parse_registry
+    from .app.publish import publish as publish_charts
+    from .lib.validation import HELM_MISSING, find_helm
+
+    root = _project(project)
+    try:
+        target = parse_registry(registry)
+    except ConfigError as err:
+        _fail(str(err))
+    envs = _environments(root, env)
+    helm = find_helm(root)
+    if helm is None:
+        _fail(HELM_MISSING)
+    charts_dir = charts_dir if charts_dir is not None else root / "charts"
+    try:
+        charts = [chart for name in envs for chart in charts_of(charts_dir, name)]
+        outcomes = publish_charts(Helm(helm, plain_http), target, charts, click.echo)
+    except (ConfigError, UsageError) as err:
+        _fail(_one_line(err))
+    pushed = sum(1 for o in outcomes if o.action == "pushed")
+    click.echo(f"{pushed} pushed, {len(outcomes) - pushed} already published, to {target.url}")
+
+
 @cli.group()
 @_DEBUG
 def release() -> None:
