@@ -7,6 +7,11 @@ the root Application; ``applications/<chart>.yaml`` one child Application per ch
 wave and ``ignoreDifferences`` on ``/spec/replicas`` of exactly the workloads an autoscaler owns
 (found in the chart's objects).  One ``kubectl apply -f charts/<env>/argocd/bootstrap.yaml``
 bootstraps an environment.
+
+With ``GitOps.chart_registry`` (``oci://HOST/PATH``), each chart's Application deploys the chart
+``tripgen publish`` pushed there (``repoURL: HOST/PATH/<env>``, Argo CD's form for a Helm repository
+in an OCI registry, with ``chart`` and ``targetRevision`` the chart's name and version) and the
+AppProject lists that registry among its sources; the root Application stays on git.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from ..lib.constructs import ArgoApplication, ArgoApplicationProps, ArgoProject,
 from ..lib.helmchart import ChartValues, ManifestChart, SynthesizedChart
 from ..lib.labels import standard_labels
 from .model import Project
+from .publish import parse_registry
 
 GITOPS_DIR = "argocd"
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
@@ -70,13 +76,17 @@ def gitops_chart(project: Project, charts: list[SynthesizedChart]) -> Synthesize
     labels["app.kubernetes.io/managed-by"] = "tripgen-cdk8s"
     del labels["helm.sh/chart"]
     found = kinds(charts)
+    registry = parse_registry(g.chart_registry, "gitops.chart_registry") if g.chart_registry else None
+    chart_repo = registry.argocd_repo_url(env) if registry else ""
     chart_project = ArgoProject(out, "project", ArgoProjectProps(
         name=project_name, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
         destination_namespace=namespace, labels=labels,
         namespaced_kinds=tuple(k for k, namespaced in found if namespaced),
         cluster_kinds=tuple(k for k, namespaced in found if not namespaced),
-        sync_window=g.sync_window, description=f"{title} {env}: the charts under {g.charts_path}/{env}/",
-        destination_server=server, destination_name=cluster))
+        sync_window=g.sync_window, destination_server=server, destination_name=cluster,
+        description=f"{title} {env}: the charts " + (f"in {registry.env_url(env)}" if registry
+                                                     else f"under {g.charts_path}/{env}/"),
+        source_repos=(chart_repo,) if chart_repo else ()))
     bootstrap = ArgoProject(out, "bootstrap-project", ArgoProjectProps(
         name=f"{project_name}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
         destination_namespace=g.argocd_namespace, labels=labels,
@@ -91,7 +101,8 @@ def gitops_chart(project: Project, charts: list[SynthesizedChart]) -> Synthesize
     for chart in charts:
         child = ArgoApplication(out, f"app-{chart.name}", ArgoApplicationProps(
             name=f"{app}-{env}-{chart.name}", project=chart_project, argocd_namespace=g.argocd_namespace,
-            repo_url=g.repo_url, target_revision=g.target_revision, path=f"{g.charts_path}/{env}/{chart.name}",
+            repo_url=chart_repo or g.repo_url, target_revision=chart.version if registry else g.target_revision,
+            chart=chart.name if registry else None, path=f"{g.charts_path}/{env}/{chart.name}",
             destination_namespace=chart.namespace, labels=labels, helm_release=chart.name,
             sync_wave=g.waves.get(chart.name, g.default_wave), ignore_replicas=autoscaled(chart.objects),
             destination_server=server, destination_name=cluster))

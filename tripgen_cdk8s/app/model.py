@@ -75,7 +75,13 @@ class GitOps:
     manifests repository, the ``argocd_namespace``, the AppProject name ``project`` (default the
     app's name), the ``destination`` cluster, an optional ``sync_window``, the sync wave of each
     chart (``waves``, by chart name; others get ``default_wave``) and ``charts_path``, the
-    repository path that holds ``<env>/<chart>/`` (default ``charts``)."""
+    repository path that holds ``<env>/<chart>/`` (default ``charts``).
+
+    ``chart_registry``: ``oci://HOST/PATH``, where ``tripgen publish`` pushes the charts; when set,
+    each chart's Application deploys the published chart (``repoURL: HOST/PATH/<env>``, ``chart:``
+    its name, ``targetRevision:`` its version) instead of the git path, and the AppProject allows
+    that registry as a source.  The root Application (the app of apps) stays on git.  Default ""
+    (deploy from git)."""
 
     repo_url: str
     target_revision: str = "main"
@@ -86,6 +92,7 @@ class GitOps:
     waves: Mapping[str, int] = field(default_factory=dict)
     default_wave: int = 1
     charts_path: str = "charts"
+    chart_registry: str = ""
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,10 @@ def validate_project(project: Project) -> None:
     except (re.error, TypeError) as exc:
         raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
                           f"allowed: a regular expression ({exc})") from None
+    if project.gitops is not None and project.gitops.chart_registry:
+        from .publish import parse_registry
+
+        parse_registry(project.gitops.chart_registry, "gitops.chart_registry")
     w = project.gitops.sync_window if project.gitops else None
     if w is not None and not (len(w.schedule.split()) == 5 and w.opens_once_a_day()):
         raise ConfigError("gitops.sync_window.schedule", w.schedule, "allowed: a five-field schedule that opens once "

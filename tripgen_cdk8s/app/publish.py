@@ -201,7 +201,8 @@ class Helm:
             message = _last_line(proc)
             if message.endswith(": not found"):
                 return None
-            raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {message}")
+            raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {message}"
+                                f"{_login_hint(registry, message)}")
         archives = list(dest.glob("*.tgz"))
         if len(archives) != 1:
             raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: "
@@ -212,9 +213,19 @@ class Helm:
         """Push ``archive``; the digest of the pushed manifest."""
         proc = self.run("push", str(archive), registry.env_url(chart.env), registry=True)
         if proc.returncode != 0:
-            raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {_last_line(proc)}")
+            message = _last_line(proc)
+            raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {message}"
+                                f"{_login_hint(registry, message)}")
         match = re.search(r"^Digest: (\S+)", proc.stdout + proc.stderr, re.M)
         return match.group(1) if match else ""
+
+
+def _login_hint(registry: Registry, message: str) -> str:
+    """How to log in, when helm's message is about credentials."""
+    words = ("unauthorized", "authorization", "authentication", "denied", "401", "403")
+    if any(w in message.lower() for w in words):
+        return f" (publish uses helm's credentials: `helm registry login {registry.host}`)"
+    return ""
 
 
 def _last_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -45,6 +45,8 @@ class ArgoProjectProps:
     description: str = ""
     destination_server: str = IN_CLUSTER
     destination_name: str = ""
+    source_repos: tuple[str, ...] = ()
+    """Further sources besides ``repo_url`` (a Helm chart registry the Applications deploy from)."""
 
 
 def destination(namespace: str, server: str, name: str) -> dict[str, str]:
@@ -67,7 +69,7 @@ class ArgoProject(constructs.Construct):
 
         spec: dict[str, object] = {
             "description": props.description,
-            "sourceRepos": [props.repo_url],
+            "sourceRepos": list(dict.fromkeys((props.repo_url, *props.source_repos))),
             "destinations": [destination(props.destination_namespace, props.destination_server, props.destination_name)],
             "clusterResourceWhitelist": kinds(props.cluster_kinds),
             "namespaceResourceWhitelist": kinds(props.namespaced_kinds),
@@ -101,6 +103,9 @@ class ArgoApplicationProps:
     extra: dict[str, object] = field(default_factory=dict)
     destination_server: str = IN_CLUSTER
     destination_name: str = ""
+    chart: str | None = None
+    """A chart in a Helm repository (an OCI registry: ``repo_url`` without ``oci://``) instead of
+    ``path`` in git; ``target_revision`` is then the chart's version."""
 
 
 class ArgoApplication(constructs.Construct):
@@ -114,8 +119,11 @@ class ArgoApplication(constructs.Construct):
         check_props(self, props)
         self.name = props.name
         self.path = props.path
-        source: dict[str, object] = {"repoURL": props.repo_url, "targetRevision": props.target_revision,
-                                     "path": props.path}
+        source: dict[str, object] = {"repoURL": props.repo_url, "targetRevision": props.target_revision}
+        if props.chart is not None:
+            source["chart"] = props.chart
+        else:
+            source["path"] = props.path
         if props.helm_release is not None:
             source["helm"] = {"releaseName": props.helm_release, "valueFiles": ["values.yaml"]}
         spec: dict[str, object] = {
