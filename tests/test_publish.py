@@ -261,3 +261,20 @@ def test_a_registry_that_refuses_the_credentials_is_exit_2_and_helm_s_login_is_w
         proc = publish(project_copy, url, "--env", "dev", env=helm_home)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.splitlines()[-1].startswith(f"{len(chart_dirs(project_copy / 'charts', 'dev'))} pushed")
+
+
+def test_tripgen_s_config_has_the_switch_and_checks_it():
+    from tripgen_cdk8s.tripgen import overlays
+    from tripgen_cdk8s.tripgen.config import validate
+
+    prod = overlays.load(ROOT, "prod")
+    switched = dataclasses.replace(prod, gitops=dataclasses.replace(prod.gitops, chart_registry="oci://acr.example/tg"))
+    objs = [o for c in pipeline.synthesize(switched.to_project(), ROOT).charts for o in c.objects]
+    sources = {o["metadata"]["name"]: o["spec"]["source"] for o in objs if o["kind"] == "Application"}
+    assert sources["tripgen-prod-trip-service"]["repoURL"] == "acr.example/tg/prod"
+    assert sources["tripgen-prod-trip-service"]["chart"] == "trip-service"
+    assert sources["tripgen-prod"]["repoURL"] == "https://github.com/tripgen/k8s-manifests"
+    bad = dataclasses.replace(prod, gitops=dataclasses.replace(prod.gitops, chart_registry="acr.example/tg"))
+    with pytest.raises(ConfigError) as err:
+        validate(bad)
+    assert err.value.field == "gitops.chart_registry"

@@ -105,3 +105,17 @@ def test_objects_can_be_placed_in_files():
     m.place(p.api_object, "project.yaml")
     assert m.files == {("AppProject", "tripgen"): "project.yaml"}
     assert [o["kind"] for o in m.to_json()] == ["AppProject"]
+
+
+def test_an_application_of_a_chart_in_a_helm_repository_and_a_project_that_allows_it():
+    m = manifests()
+    p = project(m, source_repos=("registry.example/charts/prod", REPO))
+    ArgoApplication(m, "app", ArgoApplicationProps(
+        name="demo", project=p, argocd_namespace="argocd", repo_url="registry.example/charts/prod",
+        target_revision="1.4.2", chart="demo", path="charts/prod/demo", destination_namespace="app", labels={},
+        helm_release="demo"))
+    objs = by_key(m)
+    assert objs[("AppProject", "tripgen")]["spec"]["sourceRepos"] == [REPO, "registry.example/charts/prod"]
+    assert objs[("Application", "demo")]["spec"]["source"] == {
+        "repoURL": "registry.example/charts/prod", "chart": "demo", "targetRevision": "1.4.2",
+        "helm": {"releaseName": "demo", "valueFiles": ["values.yaml"]}}

@@ -364,7 +364,8 @@ def to_project(env: Environment) -> Project:
             require_resources=gr.require_resources, require_probes=gr.require_probes),
         gitops=GitOps(repo_url=g.repo_url, target_revision=g.target_revision, argocd_namespace=g.argocd_namespace,
                       project=g.project, sync_window=g.sync_window, waves=waves, default_wave=g.platform_sync_wave,
-                      destination=Destination(server=g.destination_server, name=g.destination_name)),
+                      destination=Destination(server=g.destination_server, name=g.destination_name),
+                      chart_registry=g.chart_registry),
         node_pool=NodePool(name=pool.name, max_nodes=pool.max_nodes, allocatable_cpu=pool.allocatable_cpu,
                            allocatable_memory=pool.allocatable_memory),
         overrides=overrides)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from ..app.model import DIGEST as DIGEST
 from ..app.model import IMAGE_TAG as IMAGE_TAG
 from ..app.model import Guardrails as GenericGuardrails
+from ..app.publish import parse_registry
 from ..lib.errors import ConfigError
 from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
@@ -230,7 +231,9 @@ class Delivery:
 class GitOps:
     """Where ArgoCD runs, which repository and revision it syncs (TRIPGEN.md section 11), and the
     cluster it deploys to: ``destination_server`` (default the cluster Argo CD runs in), or a
-    cluster registered in Argo CD by ``destination_name``."""
+    cluster registered in Argo CD by ``destination_name``.  ``chart_registry``
+    (``oci://HOST/PATH``): deploy the charts ``tripgen publish`` pushed there instead of the git
+    path (default "": from git; docs/publishing.md)."""
 
     repo_url: str = "https://github.com/tripgen/k8s-manifests"
     target_revision: str = "main"
@@ -240,6 +243,7 @@ class GitOps:
     platform_sync_wave: int = 0
     destination_server: str = "https://kubernetes.default.svc"
     destination_name: str = ""
+    chart_registry: str = ""
 
 
 @dataclass(frozen=True)
@@ -743,6 +747,8 @@ def validate(env: Environment) -> Environment:
     _str("gitops.target_revision", g.target_revision, re.compile(r"^[A-Za-z0-9._/-]+$"), "a branch, tag or commit")
     _str("gitops.argocd_namespace", g.argocd_namespace, DNS_LABEL, "a namespace")
     _str("gitops.project", g.project, DNS_LABEL, "an AppProject name")
+    if g.chart_registry:
+        parse_registry(g.chart_registry, "gitops.chart_registry")
     if env.monitoring is not None:
         _str("monitoring.namespace", env.monitoring.namespace, DNS_LABEL, "a namespace")
     if g.sync_window is not None:
