@@ -135,7 +135,6 @@ def test_a_changed_chart_under_a_published_version_is_refused_and_nothing_is_pus
     assert "pushed" not in proc.stdout
 
 
-@IN_REGISTRY
 def test_an_unreachable_registry_is_exit_2_with_one_line(helm_home, project_copy):
     from kube import free_port
 
@@ -186,6 +185,15 @@ def test_without_helm_publish_is_exit_2_with_one_line(helm_home):
     line = one_error_line(run_cli("publish", "--registry", "oci://127.0.0.1:1/charts", "--env", "dev",
                                   env={**helm_home, "TRIPGEN_HELM": "/nonexistent/helm"}))
     assert "helm not found" in line
+
+
+def test_an_environment_without_charts_is_exit_2_naming_the_directory(helm_home, tmp_path):
+    empty = tmp_path / "charts"
+    (empty / "dev").mkdir(parents=True)
+    line = one_error_line(run_cli("publish", "--registry", "oci://127.0.0.1:1/charts", "--env", "dev",
+                                  "--charts", str(empty), env=helm_home))
+    assert line == f"error: {empty / 'dev'}: invalid value 'no charts'; allowed: a directory of charts; " \
+        "run `tripgen synth` first"
 
 
 def test_publish_help_has_an_example():
@@ -243,7 +251,6 @@ def test_a_bad_chart_registry_in_config_is_a_config_error_naming_the_field(bad):
     assert err.value.field == "gitops.chart_registry" and err.value.value == bad
 
 
-@IN_REGISTRY
 def test_a_registry_that_refuses_the_credentials_is_exit_2_and_helm_s_login_is_what_publish_uses(
         helm, helm_home, project_copy, tmp_path):
     import registry as oci
