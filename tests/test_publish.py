@@ -285,3 +285,35 @@ def test_tripgen_s_config_has_the_switch_and_checks_it():
     with pytest.raises(ConfigError) as err:
         validate(bad)
     assert err.value.field == "gitops.chart_registry"
+
+
+def test_content_not_the_archive_decides_same_or_different(tmp_path):
+    """Two archives of one chart written at different times (as helm 3.17 writes them: the time in
+    every tar header and in the gzip header) and with Chart.yaml keys in another order are the same
+    content; one changed byte in a template is not."""
+    import gzip
+    import io
+    import tarfile
+
+    from tripgen_cdk8s.app.publish import archive_contents, differing
+
+    def archive(name: str, files: dict[str, bytes], mtime: int) -> Path:
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w") as tar:
+            for rel, data in files.items():
+                info = tarfile.TarInfo(f"demo/{rel}")
+                info.size, info.mtime = len(data), mtime
+                tar.addfile(info, io.BytesIO(data))
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(raw.getvalue(), mtime=mtime))
+        return path
+
+    chart = {"Chart.yaml": b"apiVersion: v2\nname: demo\nversion: 1.0.1\n", "templates/cm.yaml": b"kind: ConfigMap\n"}
+    reordered = {**chart, "Chart.yaml": b"version: 1.0.1\nname: demo\napiVersion: v2\n"}
+    a, b = archive("a.tgz", chart, 1_700_000_000), archive("b.tgz", reordered, 1_800_000_000)
+    assert a.read_bytes() != b.read_bytes()
+    assert differing(archive_contents(a), archive_contents(b)) == []
+    changed = archive("c.tgz", {**chart, "templates/cm.yaml": b"kind: ConfigMap \n"}, 1_700_000_000)
+    assert differing(archive_contents(a), archive_contents(changed)) == ["templates/cm.yaml"]
+    extra = archive("d.tgz", {**chart, "templates/new.yaml": b""}, 1_700_000_000)
+    assert differing(archive_contents(a), archive_contents(extra)) == ["templates/new.yaml"]
