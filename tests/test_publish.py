@@ -317,3 +317,15 @@ def test_content_not_the_archive_decides_same_or_different(tmp_path):
     assert differing(archive_contents(a), archive_contents(changed)) == ["templates/cm.yaml"]
     extra = archive("d.tgz", {**chart, "templates/new.yaml": b""}, 1_700_000_000)
     assert differing(archive_contents(a), archive_contents(extra)) == ["templates/new.yaml"]
+
+
+def test_registry_errors_say_what_to_do_when_helm_s_message_is_about_credentials_or_tls():
+    from tripgen_cdk8s.app.publish import _hint
+
+    reg = parse_registry("oci://registry.example:5000/charts")
+    tls = 'Head "https://registry.example:5000/v2/charts/dev/api/manifests/1.0.0": http: server gave HTTP response ' \
+          "to HTTPS client"
+    assert _hint(reg, tls) == " (--plain-http for a registry without TLS)"
+    assert _hint(reg, "unexpected status code 403: denied") == \
+        " (publish uses helm's credentials: `helm registry login registry.example:5000`)"
+    assert _hint(reg, "dial tcp 10.0.0.1:5000: connect: connection refused") == ""

@@ -202,7 +202,7 @@ class Helm:
             if message.endswith(": not found"):
                 return None
             raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {message}"
-                                f"{_login_hint(registry, message)}")
+                                f"{_hint(registry, message)}")
         archives = list(dest.glob("*.tgz"))
         if len(archives) != 1:
             raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: "
@@ -215,16 +215,18 @@ class Helm:
         if proc.returncode != 0:
             message = _last_line(proc)
             raise RegistryError(f"{registry.chart_ref(chart.env, chart.name, chart.version)}: {message}"
-                                f"{_login_hint(registry, message)}")
+                                f"{_hint(registry, message)}")
         match = re.search(r"^Digest: (\S+)", proc.stdout + proc.stderr, re.M)
         return match.group(1) if match else ""
 
 
-def _login_hint(registry: Registry, message: str) -> str:
-    """How to log in, when helm's message is about credentials."""
+def _hint(registry: Registry, message: str) -> str:
+    """What to do, when helm's message is about credentials or a registry without TLS."""
     words = ("unauthorized", "authorization", "authentication", "denied", "401", "403")
     if any(w in message.lower() for w in words):
         return f" (publish uses helm's credentials: `helm registry login {registry.host}`)"
+    if "http response to https client" in message.lower():
+        return " (--plain-http for a registry without TLS)"
     return ""
 
 
