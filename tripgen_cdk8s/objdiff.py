@@ -18,6 +18,7 @@ import collections
 import difflib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -46,8 +47,20 @@ sys.stdout = sys.stderr
 try:
     from tripgen_cdk8s.lib.errors import ConfigError
     from tripgen_cdk8s.app import loader as overlays, pipeline
+    SETS = json.loads(os.environ.get("TRIPGEN_DIFF_SETS") or "[]")
+    SKIPPED = {}
     def objects(env):
-        return [o for c in pipeline.synthesize(overlays.load(root, env), root).charts for o in c.objects]
+        # each --set applies to every environment whose chart has that key (as for synth)
+        from tripgen_cdk8s.app.overrides import NotApplicable
+        project, mine = overlays.load(root, env), list(SETS)
+        while True:
+            try:
+                return [o for c in pipeline.synthesize(project, root, tuple(mine)).charts for o in c.objects]
+            except NotApplicable as err:
+                if len(sys.argv) == 3 or err.assignment not in mine:
+                    raise
+                SKIPPED.setdefault(err.assignment, []).append(err)
+                mine.remove(err.assignment)
 except ImportError:  # a revision from before the application model
     try:
         from tripgen_cdk8s.lib.errors import ConfigError
@@ -64,6 +77,9 @@ try:
     available = overlays.available(root)
     for env in sys.argv[2:]:
         out[env] = objects(env) if env in available else []
+    for errors in globals().get("SKIPPED", {}).values():
+        if len(errors) == len(sys.argv) - 2:  # no environment has it: the error of one that has the chart
+            raise next((e for e in errors if "unknown values key" in e.allowed), errors[0])
 except ConfigError as err:
     print(str(err), file=sys.stderr)
     sys.exit(2)
@@ -149,15 +165,17 @@ def export_revision(root: Path, ref: str, dest: Path) -> Path:
     return dest / prefix if prefix else dest
 
 
-def objects_against(root: Path, ref: str, envs: list[str]) -> tuple[dict[str, list[dict[str, Any]]],
-                                                                  dict[str, list[dict[str, Any]]]]:
-    """(objects at ``ref``, objects of the working tree) for ``envs``; the two syntheses run in parallel."""
+def objects_against(root: Path, ref: str, envs: list[str], sets: tuple[str, ...] = ()) -> tuple[
+        dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """(objects at ``ref``, objects of the working tree with the ``--set`` overrides ``sets``) for
+    ``envs``; the two syntheses run in parallel."""
     with tempfile.TemporaryDirectory(prefix="tripgen-diff-") as tmp:
         exported = export_revision(root, ref, Path(tmp))
         procs = []
-        for project in (exported, root):
+        for project, overrides in ((exported, ()), (root, sets)):
+            environ = {**os.environ, "TRIPGEN_DIFF_SETS": json.dumps(list(overrides))}
             procs.append(subprocess.Popen([sys.executable, "-c", _SYNTH_SCRIPT, str(project), *envs], cwd=project,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ))
         results = []
         for label, proc in zip((ref, "the working tree"), procs, strict=True):
             out, err = proc.communicate()
