@@ -217,7 +217,7 @@ ORDER: Any = _Order()
 #: both lists has (as a string or number) becomes the key; a tuple means "the first of these the
 #: item has" (alert rules and recording rules share a list).
 KEY_FIELDS: tuple[tuple[str, ...], ...] = (("name",), ("alert", "record"), ("title",), ("refId",), ("uid",), ("id",),
-                                           ("mountPath",), ("containerPort",), ("port",))
+                                           ("host",), ("path",), ("key",), ("mountPath",), ("containerPort",), ("port",))
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
@@ -333,6 +333,8 @@ def _diff_sequence(old: list[Any], new: list[Any], path: tuple[Any, ...]) -> lis
         if olds and news:
             if all(not isinstance(v, (dict, list)) for v in old[i1:i2] + new[j1:j2]):
                 pairs = dict(zip(news, olds, strict=False)) if len(olds) == len(news) else {}
+            elif len(olds) == len(news) == 1:  # one item changed in place
+                pairs = {j1: i1}
             else:
                 scored = sorted(((similarity(old[i], new[j]), i, j) for i in olds for j in news), reverse=True)
                 used_old: set[int] = set()
@@ -633,8 +635,10 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
         missing = [c for c, s in zip(changes, state, strict=True) if s != "below"]
         by_env = {env: [c for c in missing if c.env == env] for env in dict.fromkeys(c.env for c in missing)}
         commands = [show_command(ref, env, cs if len(cs) <= 5 else []) for env, cs in by_env.items()]
+        if not grouped and not missing:
+            rows = [row[:-1] for row in rows]
         return render("diff.md.j2", ref=ref, envs=envs, changes=changes, counts=_counts(changes), rows=rows,
-                      grouped=grouped, hazards=found, open=is_open and all(shown),
+                      grouped=grouped, state=bool(missing), hazards=found, open=is_open and all(shown),
                       blocks=[b for b, on in zip(blocks, shown, strict=True) if on],
                       cut=sum(1 for s in state if s == "cut"), left_out=sum(1 for s in state if s == "left out"),
                       commands=commands)
@@ -646,13 +650,19 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
     grouped = len(page([False] * len(changes))) > budget  # even the table alone is too large: one row per kind
     shown = [False] * len(changes)
     used = len(page(shown, grouped))
-    for i, b in enumerate(blocks):
+    # the destructive changes first, then changed, removed and added objects
+    flagged = {h.ident + "@" + h.env for h in hazards(changes)}
+    rank = {"changed": 1, "removed": 2, "added": 3}
+    order = sorted(range(len(changes)), key=lambda i: (0 if f"{changes[i].ident}@{changes[i].env}" in flagged
+                                                       else rank[changes[i].status], i))
+    for i in order:
+        b = blocks[i]
         size = len(b["title"]) + len(b["body"]) + 60  # the <details> markup and the fences
         if used + size <= budget:
             shown[i] = True
             used += size
     text = page(shown, grouped)
-    while len(text) > budget and any(shown):  # the estimate was short: drop blocks from the end
-        shown[len(shown) - 1 - shown[::-1].index(True)] = False
+    while len(text) > budget and any(shown):  # the estimate was short: drop the last blocks chosen
+        shown[next(i for i in reversed(order) if shown[i])] = False
         text = page(shown, grouped)
     return text
