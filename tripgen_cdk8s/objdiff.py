@@ -359,8 +359,8 @@ def diff_values(old: Any, new: Any, path: tuple[Any, ...] = ()) -> list[FieldCha
     lists of keyed items by key, other lists by content, strings holding JSON as parsed JSON."""
     if old is ABSENT or new is ABSENT:
         return [FieldChange(format_path(path), old, new)]
-    if type(old) is type(new) and old == new:
-        return []
+    if type(old) is type(new) and old == new and (not isinstance(old, (dict, list)) or _canonical(old) == _canonical(new)):
+        return []  # equal, and strictly so: True is not 1 (Python's == says it is)
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[FieldChange] = []
         for k in [*old, *(k for k in new if k not in old)]:
@@ -393,7 +393,7 @@ def compare(old: dict[str, list[dict[str, Any]]], new: dict[str, list[dict[str, 
                 changes.append(ObjectChange(env, "added", *key, new=after[key]))
             elif key not in after:
                 changes.append(ObjectChange(env, "removed", *key, old=before[key]))
-            elif before[key] != after[key]:
+            elif _canonical(before[key]) != _canonical(after[key]):
                 fields = field_changes(before[key], after[key])
                 if fields:  # equal up to the formatting of JSON held in strings: nothing the cluster sees
                     changes.append(ObjectChange(env, "changed", *key, fields=fields, old=before[key], new=after[key]))
