@@ -217,7 +217,7 @@ ORDER: Any = _Order()
 #: both lists has (as a string or number) becomes the key; a tuple means "the first of these the
 #: item has" (alert rules and recording rules share a list).
 KEY_FIELDS: tuple[tuple[str, ...], ...] = (("name",), ("alert", "record"), ("title",), ("refId",), ("uid",), ("id",),
-                                           ("host",), ("path",), ("key",), ("mountPath",), ("containerPort",), ("port",))
+                                           ("path",), ("key",), ("mountPath",), ("containerPort",), ("port",))
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
@@ -312,11 +312,18 @@ def _diff_keyed(old: list[Any], new: list[Any], okeys: list[Key], nkeys: list[Ke
     common_new = [k for k in nkeys if k in before]
     if common_old != common_new:
         out.append(FieldChange(format_path((*path, ORDER)), [str(k) for k in common_old], [str(k) for k in common_new]))
-    for k in okeys:
-        if k not in after:
+    # an item whose key changed (a renamed container) is still one item when the rest is alike
+    gone, came = [k for k in okeys if k not in after], [k for k in nkeys if k not in before]
+    renamed: dict[Key, Key] = {}
+    for score, i, j in sorted(((similarity(before[a], after[b]), i, j) for i, a in enumerate(gone) for j, b in enumerate(came)),
+                              key=lambda t: (-t[0], t[1], t[2])):
+        if score >= RENAME_SIMILARITY and gone[i] not in renamed.values() and came[j] not in renamed:
+            renamed[came[j]] = gone[i]
+    for k in gone:
+        if k not in renamed.values():
             out.append(FieldChange(format_path((*path, k)), before[k], ABSENT))
     for k in nkeys:
-        out += diff_values(before.get(k, ABSENT), after[k], (*path, k))
+        out += diff_values(before[renamed[k]] if k in renamed else before.get(k, ABSENT), after[k], (*path, k))
     return out
 
 
