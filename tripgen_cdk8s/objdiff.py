@@ -477,12 +477,28 @@ class Hazard:
 RENAME_SIMILARITY = 0.8
 
 
-def _renamed(removed: ObjectChange, added: ObjectChange) -> float:
-    assert removed.old is not None and added.new is not None
-    text = json.dumps(removed.old).replace(json.dumps(removed.name)[1:-1], json.dumps(added.name)[1:-1])
-    if removed.namespace and added.namespace:
-        text = text.replace(f'"{removed.namespace}"', f'"{added.namespace}"')
-    return similarity(json.loads(text), added.new)
+def _anonymous(change: ObjectChange) -> collections.Counter[str]:
+    """The leaves of an added or removed object with its own name and namespace blanked out of every
+    string value, so a renamed object's leaves equal the original's (labels, selectors and
+    references included)."""
+
+    def blank(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: blank(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [blank(v) for v in value]
+        if isinstance(value, str):
+            if change.namespace and value == change.namespace:
+                return "<namespace>"
+            return value.replace(change.name, "<name>")
+        return value
+
+    return collections.Counter(_leaves(blank(change.new if change.status == "added" else change.old)))
+
+
+def _alike(a: collections.Counter[str], b: collections.Counter[str]) -> float:
+    total = sum(a.values()) + sum(b.values())
+    return 2 * sum((a & b).values()) / total if total else 1.0
 
 
 def hazards(changes: list[ObjectChange]) -> list[Hazard]:
@@ -494,8 +510,10 @@ def hazards(changes: list[ObjectChange]) -> list[Hazard]:
     added = [c for c in changes if c.status == "added"]
     pairs: dict[int, tuple[ObjectChange, float]] = {}
     taken: set[int] = set()
-    scored = sorted(((_renamed(r, a), i, j) for i, r in enumerate(removed) for j, a in enumerate(added)
-                     if r.env == a.env and r.kind == a.kind), key=lambda t: (-t[0], t[1], t[2]))
+    both = {(r.env, r.kind) for r in removed} & {(a.env, a.kind) for a in added}
+    leaves = {id(c): _anonymous(c) for c in removed + added if (c.env, c.kind) in both}
+    scored = sorted(((_alike(leaves[id(r)], leaves[id(a)]), i, j) for i, r in enumerate(removed)
+                     for j, a in enumerate(added) if r.env == a.env and r.kind == a.kind), key=lambda t: (-t[0], t[1], t[2]))
     for score, i, j in scored:
         if score >= RENAME_SIMILARITY and i not in pairs and j not in taken:
             pairs[i] = (added[j], score)
