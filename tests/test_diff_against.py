@@ -245,3 +245,40 @@ def test_adding_20_services_gives_a_comment_within_githubs_limit_with_every_obje
     left = comment.count(" | left out |")
     assert left > 0 and f"{left} object diff(s) left out" in comment and "within GitHub's size limit" in comment
     assert "tripgen diff --against main --env prod\ntripgen diff --against main --env dev\n" in comment
+
+
+RENAME_LOCATION_SERVICE = """
+
+import dataclasses as _dc  # noqa: E402
+
+config = _dc.replace(config, services=tuple(
+    _dc.replace(s, name="places-service") if s.name == "location-service"
+    else _dc.replace(s, calls=tuple("places-service" if c == "location-service" else c for c in s.calls))
+    for s in config.services))
+"""
+
+
+def test_a_renamed_service_is_flagged_as_destructive_at_the_top(repo):
+    """Renaming dev's location-service: Argo CD would delete each of its objects and create a new one."""
+    cfg, releases = repo / "overlays" / "dev" / "config.py", repo / "overlays" / "dev" / "releases.yaml"
+    saved = {cfg: cfg.read_text(), releases: releases.read_text()}
+    cfg.write_text(saved[cfg] + RENAME_LOCATION_SERVICE)
+    edit(cfg, '_image("location-service")', '_image("places-service")')
+    edit(releases, "  location-service:", "  places-service:")
+    try:
+        text = run_cli("diff", "--against", "main", "--env", "dev", cwd=repo)
+        md = run_cli("diff", "--against", "main", "--env", "dev", "--format", "markdown", cwd=repo)
+    finally:
+        for path, content in saved.items():
+            path.write_text(content)
+    assert text.returncode == 1, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == "5 destructive change(s):"
+    assert ("  ! dev: Deployment tripgen-dev/location-service: probable rename to Deployment tripgen-dev/places-service "
+            "(100% alike): Argo CD deletes location-service and creates places-service") in lines
+    assert any(line.startswith("  ! dev: ServiceAccount tripgen-dev/location-service-sa: probable rename to ServiceAccount "
+                               "tripgen-dev/places-service-sa") for line in lines)
+    comment = md.stdout
+    assert comment.index(":warning: 5 destructive change(s)") < comment.index("| env | change | kind |")
+    assert ("| dev | Deployment tripgen-dev/location-service | probable rename to Deployment tripgen-dev/places-service "
+            "(100% alike): Argo CD deletes location-service and creates places-service |") in comment

@@ -172,7 +172,7 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
 @_common
 @ENV_OPTION
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The committed charts to compare with (default: charts/ in the project).")
+              help="The charts directory to compare with (default: charts/ in the project).")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE", help="As for synth.")
 @click.option("--against", "against", default=None, metavar="REF",
               help="Compare the objects the git revision REF's config renders with the working tree's.")

@@ -475,12 +475,14 @@ class Hazard:
 
 #: Objects at least this alike (see :func:`similarity`, names substituted) count as a probable rename.
 RENAME_SIMILARITY = 0.8
+#: Rename detection compares each deleted object with each added one of its kind, up to this many pairs.
+RENAME_PAIRS = 2_500
 
 
-def _anonymous(change: ObjectChange) -> collections.Counter[str]:
-    """The leaves of an added or removed object with its own name and namespace blanked out of every
-    string value, so a renamed object's leaves equal the original's (labels, selectors and
-    references included)."""
+def _anonymous(change: ObjectChange, token: str) -> collections.Counter[str]:
+    """The leaves of an added or removed object with ``token`` (its name, or the part of its name
+    that differs from the other object's) and its namespace blanked out of every string value, so
+    a renamed object's leaves equal the original's (labels, selectors and references included)."""
 
     def blank(value: Any) -> Any:
         if isinstance(value, dict):
@@ -490,10 +492,19 @@ def _anonymous(change: ObjectChange) -> collections.Counter[str]:
         if isinstance(value, str):
             if change.namespace and value == change.namespace:
                 return "<namespace>"
-            return value.replace(change.name, "<name>")
+            return value.replace(token, "<name>")
         return value
 
     return collections.Counter(_leaves(blank(change.new if change.status == "added" else change.old)))
+
+
+def _cores(old: str, new: str) -> tuple[str, str]:
+    """The parts of two names that differ (``location-service-sa``, ``places-service-sa`` ->
+    ``location``, ``places``); the whole names when a part would be too short to stand for it."""
+    prefix = len(os.path.commonprefix([old, new]))
+    suffix = len(os.path.commonprefix([old[prefix:][::-1], new[prefix:][::-1]]))
+    a, b = old[prefix:len(old) - suffix], new[prefix:len(new) - suffix]
+    return (a, b) if min(len(a), len(b)) >= 3 else (old, new)
 
 
 def _alike(a: collections.Counter[str], b: collections.Counter[str]) -> float:
@@ -510,10 +521,19 @@ def hazards(changes: list[ObjectChange]) -> list[Hazard]:
     added = [c for c in changes if c.status == "added"]
     pairs: dict[int, tuple[ObjectChange, float]] = {}
     taken: set[int] = set()
-    both = {(r.env, r.kind) for r in removed} & {(a.env, a.kind) for a in added}
-    leaves = {id(c): _anonymous(c) for c in removed + added if (c.env, c.kind) in both}
-    scored = sorted(((_alike(leaves[id(r)], leaves[id(a)]), i, j) for i, r in enumerate(removed)
-                     for j, a in enumerate(added) if r.env == a.env and r.kind == a.kind), key=lambda t: (-t[0], t[1], t[2]))
+    leaves: dict[tuple[int, str], collections.Counter[str]] = {}
+
+    def alike(r: ObjectChange, a: ObjectChange) -> float:
+        cores = _cores(r.name, a.name)
+        for c, token in zip((r, a), cores, strict=True):
+            if (id(c), token) not in leaves:
+                leaves[(id(c), token)] = _anonymous(c, token)
+        return _alike(leaves[(id(r), cores[0])], leaves[(id(a), cores[1])])
+
+    candidates = [(i, j) for i, r in enumerate(removed) for j, a in enumerate(added) if r.env == a.env and r.kind == a.kind]
+    if len(candidates) > RENAME_PAIRS:  # too many to compare each pair: nothing is called a rename
+        candidates = []
+    scored = sorted(((alike(removed[i], added[j]), i, j) for i, j in candidates), key=lambda t: (-t[0], t[1], t[2]))
     for score, i, j in scored:
         if score >= RENAME_SIMILARITY and i not in pairs and j not in taken:
             pairs[i] = (added[j], score)
