@@ -339,3 +339,19 @@ def test_json_values_are_shown_as_indented_json():
     new["data"]["new.json"] = json.dumps({"title": "x"})
     md = render_markdown(compare({"prod": [old]}, {"prod": [new]}), "main", ["prod"])
     assert '@@ data["new.json"] @@\n+ {\n+   "title": "x"\n+ }' in md
+
+
+def test_many_deleted_objects_are_grouped_by_kind_when_room_is_short():
+    removed = [ObjectChange("prod", "removed", "Deployment", "ns", f"svc-{i:03d}", old=deployment(f"svc-{i:03d}"))
+               for i in range(300)]
+    md = render_markdown(removed, "main", ["prod"], budget=12_000)
+    assert len(md) <= 12_000
+    assert "| prod | Deployment: ns/svc-000, ns/svc-001," in md and md.count("deleted: Argo CD prunes it") == 1
+    assert all(c.name in md for c in removed)
+
+
+def test_a_comment_that_cannot_fit_is_cut_and_says_so():
+    changes = many(3000)
+    md = render_markdown(changes, "main", ["prod"], budget=20_000)
+    assert len(md) <= 20_000
+    assert md.endswith("... cut at 20000 characters; the whole diff: `tripgen diff --against main --env prod`\n")

@@ -664,7 +664,13 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
     ends with the command that shows them."""
     from .lib.documents import render
 
-    found = [[h.env, h.ident, h.what] for h in hazards(changes)]
+    flagged = hazards(changes)
+    found = [[h.env, h.ident, h.what] for h in flagged]
+    same: dict[tuple[str, str, str], list[str]] = {}  # deleted objects of one kind on one row, when room is short
+    for h in flagged:
+        kind, name = h.ident.split(" ", 1)
+        same.setdefault((h.env, kind, h.what), []).append(name)
+    found_grouped = [[env, f"{kind}: {', '.join(names)}", what] for (env, kind, what), names in same.items()]
     bodies = [_cut(diff_block(c), BLOCK_LIMIT) for c in changes]
     blocks = [{"title": f"{c.env}: {c.status} {c.kind} <code>{(c.namespace + '/') if c.namespace else ''}{c.name}</code>"
                         + (f": {len(c.fields)} field(s)" if c.status == "changed" else ""), "body": body}
@@ -683,7 +689,8 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
         if not grouped and not missing:
             rows = [row[:-1] for row in rows]
         return render("diff.md.j2", ref=ref, envs=envs, changes=changes, counts=_counts(changes), rows=rows,
-                      grouped=grouped, state=bool(missing), hazards=found, open=is_open and all(shown),
+                      grouped=grouped, state=bool(missing), hazards=found_grouped if grouped else found,
+                      open=is_open and all(shown),
                       blocks=[b for b, on in zip(blocks, shown, strict=True) if on],
                       cut=sum(1 for s in state if s == "cut"), left_out=sum(1 for s in state if s == "left out"),
                       commands=commands)
@@ -696,9 +703,9 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
     shown = [False] * len(changes)
     used = len(page(shown, grouped))
     # the destructive changes first, then changed, removed and added objects
-    flagged = {h.ident + "@" + h.env for h in hazards(changes)}
+    first = {(h.env, h.ident) for h in flagged}
     rank = {"changed": 1, "removed": 2, "added": 3}
-    order = sorted(range(len(changes)), key=lambda i: (0 if f"{changes[i].ident}@{changes[i].env}" in flagged
+    order = sorted(range(len(changes)), key=lambda i: (0 if (changes[i].env, changes[i].ident) in first
                                                        else rank[changes[i].status], i))
     for i in order:
         b = blocks[i]
@@ -710,4 +717,8 @@ def render_markdown(changes: list[ObjectChange], ref: str, envs: list[str], budg
     while len(text) > budget and any(shown):  # the estimate was short: drop the last blocks chosen
         shown[next(i for i in reversed(order) if shown[i])] = False
         text = page(shown, grouped)
+    if len(text) > budget:  # thousands of objects: GitHub would refuse the comment, so cut it, saying so
+        whole = ", ".join(f"`{show_command(ref, e, [])}`" for e in dict.fromkeys(c.env for c in changes))
+        tail = f"\n\n... cut at {budget} characters; the whole diff: {whole}\n"
+        text = text[:budget - len(tail)].rsplit("\n", 1)[0] + tail
     return text
