@@ -355,3 +355,18 @@ def test_a_comment_that_cannot_fit_is_cut_and_says_so():
     md = render_markdown(changes, "main", ["prod"], budget=20_000)
     assert len(md) <= 20_000
     assert md.endswith("... cut at 20000 characters; the whole diff: `tripgen diff --against main --env prod`\n")
+
+
+def test_a_multi_line_text_shows_the_changed_lines_with_context_not_both_texts():
+    body = [f"key{i}: {i}" for i in range(40)]
+    old = obj("ConfigMap", "app-config", data={"application.yaml": "\n".join(body) + "\n"})
+    changed_body = body.copy()
+    changed_body[20] = "key20: twenty"
+    new = obj("ConfigMap", "app-config", data={"application.yaml": "\n".join(changed_body) + "\n"})
+    changes = compare({"prod": [old]}, {"prod": [new]})
+    md = render_markdown(changes, "main", ["prod"])
+    assert ('```diff\n@@ data["application.yaml"] @@\n  ...\n  key18: 18\n  key19: 19\n- key20: 20\n+ key20: twenty\n'
+            "  key21: 21\n  key22: 22\n```") in md
+    text = render_text(changes, "main")
+    assert '    data["application.yaml"]:\n        ...\n        key18: 18\n' in text
+    assert "      - key20: 20\n      + key20: twenty\n" in text

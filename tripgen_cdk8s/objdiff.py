@@ -596,11 +596,28 @@ def render_text(changes: list[ObjectChange], ref: str) -> str:
         mark = {"added": "+", "removed": "-", "changed": "~"}[c.status]
         lines.append(f"{c.env}: {mark} {c.ident}")
         for f in c.fields:
-            lines.append(f"    {f.path}: {format_value(f.old)} -> {format_value(f.new)}")
+            text_lines = _text_diff(f)
+            if text_lines is None:
+                lines.append(f"    {f.path}: {format_value(f.old)} -> {format_value(f.new)}")
+            else:
+                lines.append(f"    {f.path}:")
+                lines += [f"      {line}" for line in text_lines]
     counts = _counts(changes)
     lines.append(f"{len(changes)} object(s) differ from {ref}: {counts['changed']} changed, {counts['added']} added, "
                  f"{counts['removed']} removed" if changes else f"no object differs from {ref}")
     return "\n".join(lines) + "\n"
+
+
+def _text_diff(change: FieldChange) -> list[str] | None:
+    """For a multi-line text on both sides (a config file in a ConfigMap): the changed lines with
+    two lines of context (``-``, ``+``, and two spaces), instead of both texts in full."""
+    old, new = change.old, change.new
+    if not (isinstance(old, str) and isinstance(new, str) and "\n" in old.strip() and "\n" in new.strip()):
+        return None
+    out = []
+    for line in list(difflib.unified_diff(old.splitlines(), new.splitlines(), n=2, lineterm=""))[2:]:
+        out.append("  ..." if line.startswith("@@") else f"{line[:1]} {line[1:]}" if line[:1] in "-+" else f"  {line[1:]}")
+    return out
 
 
 def diff_block(change: ObjectChange) -> str:
@@ -610,6 +627,10 @@ def diff_block(change: ObjectChange) -> str:
     if change.status == "changed":
         for f in change.fields:
             lines.append(f"@@ {f.path} @@")
+            text_lines = _text_diff(f)
+            if text_lines is not None:
+                lines += text_lines
+                continue
             if f.old is not ABSENT:
                 lines += [f"- {line}" for line in _yaml_lines(f.old)]
             if f.new is not ABSENT:
