@@ -172,25 +172,30 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
 @_common
 @ENV_OPTION
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The committed charts to compare with (default: charts/ in the project).")
+              help="The charts directory to compare with (default: charts/ in the project).")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE", help="As for synth.")
 @click.option("--against", "against", default=None, metavar="REF",
               help="Compare the objects the git revision REF's config renders with the working tree's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
               help="With --against: plain text, or a pull-request comment in Markdown.")
+@click.option("--object", "only", multiple=True, metavar="KIND/NAME",
+              help="With --against: show only this object (repeatable), e.g. HorizontalPodAutoscaler/trip-service.")
 def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...], against: str | None,
-         fmt: str) -> None:
-    """Show a unified diff from the committed charts to what the config generates (exit 1 if any);
-    with --against REF, the object-level diff from REF's config to the working tree's."""
+         fmt: str, only: tuple[str, ...]) -> None:
+    """Show a unified diff from the charts on disk to what the config generates (exit 1 if any);
+    with --against REF, the object-level diff from REF's config to the working tree's (with any
+    --set applied to the working tree's side)."""
     import difflib
 
     from .lib.writer import RECORD, read_owned, stale_files
 
     root = _project(project)
     if against is not None:
-        _diff_against(root, env, against, fmt, sets)
+        _diff_against(root, env, against, fmt, sets, only)
     if fmt != "text":
         _fail("--format markdown needs --against REF")
+    if only:
+        _fail("--object needs --against REF")
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
     shown = _shown(charts_dir)
     changed = 0
@@ -205,8 +210,8 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
             text = read_owned(charts_dir / name, rel)  # never through a symlink, never out of charts/<env>/
             old = text.splitlines(keepends=True) if text is not None else []
             new = files[rel].splitlines(keepends=True) if rel in files else []
-            a = f"a/{shown}/{path}" if text is not None else "/dev/null"
-            b = f"b/{shown}/{path}" if rel in files else "/dev/null"
+            a = _diff_label("a", charts_dir, shown, path) if text is not None else "/dev/null"
+            b = _diff_label("b", charts_dir, shown, path) if rel in files else "/dev/null"
             click.echo("".join(difflib.unified_diff(old, new, a, b)), nl=False)
             changed += 1
     if changed:
@@ -215,21 +220,37 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     click.echo(f"{shown}/ is in sync with the config")
 
 
-def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...]) -> NoReturn:
+def _diff_label(side: str, charts_dir: Path, shown: str, path: str) -> str:
+    """A unified diff's file name: ``a/charts/prod/x`` when the charts directory is inside the
+    working directory; otherwise its clean absolute path (no ``a/`` prefix, no ``//``, no ``..``),
+    as ``diff -u`` prints it."""
+    import posixpath
+
+    full = posixpath.normpath(f"{shown}/{path}")
+    if full.startswith("/") or full == ".." or full.startswith("../"):
+        return posixpath.normpath(f"{charts_dir.resolve().as_posix()}/{path}")
+    return f"{side}/{full}"
+
+
+def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...], only: tuple[str, ...]) -> NoReturn:
     """``diff --against REF``: exit 0 equal, 1 different, 2 error (see :mod:`tripgen_cdk8s.objdiff`)."""
     from . import objdiff
     from .app import loader as overlays
 
-    if sets:
-        _fail("--set cannot be combined with --against (the comparison is between two committed configs)")
     if env != "all" and env not in overlays.available(root):
         _fail(f"--env: invalid value {env!r}; allowed: {', '.join(overlays.available(root) + ['all'])}")
+    wanted = set()
+    for item in only:
+        kind, slash, name = item.partition("/")
+        if not (kind and slash and name) or "/" in name:
+            _fail(f"--object: expected KIND/NAME (e.g. Deployment/trip-service), got {item!r}")
+        wanted.add((kind, name))
     try:
         envs = overlays.available(root) if env == "all" else [env]
-        old, new = objdiff.objects_against(root, ref, envs)
+        old, new = objdiff.objects_against(root, ref, envs, sets)
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-    changes = objdiff.compare(old, new)
+    changes = [c for c in objdiff.compare(old, new) if not wanted or (c.kind, c.name) in wanted]
     text = objdiff.render_markdown(changes, ref, envs) if fmt == "markdown" else objdiff.render_text(changes, ref)
     click.echo(text, nl=False)
     sys.exit(1 if changes else 0)
