@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -120,7 +120,8 @@ def cli() -> None:
     """Generate Helm charts from the typed per-environment configs (overlays/<env>/config.py)."""
 
 
-def _env_option(verb: str) -> Any:
+def _env_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--env ENV|all`` option, its help saying what the command does with the environment."""
     return click.option("--env", "env", default="all", show_default=True, metavar="ENV|all",
                         help=f"Environment to {verb} (every environment that has an overlay by default).")
 
