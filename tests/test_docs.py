@@ -64,3 +64,30 @@ def test_the_link_checker_sees_links_and_reports_a_broken_one(tmp_path: Path):
                     "```\n[e](ignored-too.md)\n```\n")
     assert relative_links(page) == ["missing.md", "#top"]
     assert "top" in anchors(page)
+
+
+def quick_start() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"^## Quick start\n.*?```shell\n(.*?)```", text, flags=re.MULTILINE | re.DOTALL)
+    assert block, "README.md has no Quick start shell block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_is_short():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    assert len(text.split()) <= 2500
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    synth, test = quick_start()
+    assert "main.py synth" in synth and synth.startswith("scripts/setup.sh")
+    assert test == "scripts/setup.sh test && .venv/bin/python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci, ".ci/run must run the README's test command"
+
+
+def test_readme_promises_no_package_index_install():
+    text = (ROOT / "README.md").read_text()
+    assert "pip install tripgen-cdk8s" not in text
+    assert ".venv/bin/tripgen" in text  # says how to run the command without an active venv
