@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENVIRONMENTS, ROOT, synthesis
+from conftest import ENVIRONMENTS, ROOT, run_cli, synthesis
 from conftest import objects as all_objects
 from tripgen_cdk8s.app import topology as t
 from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
@@ -341,3 +341,14 @@ def test_a_broken_diagram_fails_with_mmdc_error(mmdc, tmp_path):
 def test_missing_mmdc_is_a_clear_error(tmp_path):
     with pytest.raises(t.MermaidRenderError, match="run scripts/install-mermaid.sh"):
         t.render_svg("flowchart LR\n  a --> b\n", tmp_path / "x.svg", tmp_path)
+
+
+def test_the_committed_prod_topology_picture_is_current(mmdc, tmp_path):
+    """docs/topology-prod.svg is a generated file like the charts: regenerated here with the command
+    the docs name, it must be byte for byte the committed one (mermaid-cli's output is deterministic)."""
+    out = tmp_path / "topology-prod.svg"
+    proc = run_cli("graph", "--env", "prod", "--format", "svg", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == (ROOT / "docs" / "topology-prod.svg").read_bytes(), (
+        "docs/topology-prod.svg is stale: run .venv/bin/python main.py graph --env prod --format svg "
+        "-o docs/topology-prod.svg")
