@@ -376,3 +376,18 @@ def test_the_committed_prod_topology_picture_is_current(mmdc, tmp_path):
     assert out.read_bytes() == (ROOT / "docs" / "topology-prod.svg").read_bytes(), (
         "docs/topology-prod.svg is stale: run .venv/bin/python main.py graph --env prod --format svg "
         "-o docs/topology-prod.svg")
+
+
+def test_the_peak_warning_counts_only_blue_green_fleets():
+    """A fleet that would not fit twice warns only when it rolls out blue-green; a rolling one never doubles."""
+    from tripgen_cdk8s.app.capacity import CapacityReport, ServiceCapacity, check_capacity
+    from tripgen_cdk8s.app.model import NodePool
+
+    pool = NodePool(name="pool", max_nodes=1, allocatable_cpu="1000m", allocatable_memory="1Gi")
+    services = (ServiceCapacity("api", 2, 600, 2**29),)
+    rolling = CapacityReport(services, 1000, 2**30, blue_green=())
+    blue_green = CapacityReport(services, 1000, 2**30, blue_green=("api",))
+    assert check_capacity(rolling, pool) == []
+    assert check_capacity(blue_green, pool) == [
+        "warning: capacity: a blue-green rollout of api does not fit: steady 600m CPU / 512Mi, "
+        "blue-green peak 1200m / 1Gi, allocatable 1 / 1Gi"]
