@@ -19,8 +19,11 @@ from tripgen_cdk8s.lib.errors import ConfigError
 FILES = {"a/Chart.yaml": "name: a\n", "a/templates/x.yaml": "kind: X\n", "README.md": "# env\n"}
 
 
-def plant_staging(out: Path, name: str, env: str, files: dict[str, str]) -> Path:
+def plant_staging(out: Path, name: str, env: str, files: dict[str, str], intended: bool = True) -> Path:
+    """A staging directory as a crashed writer leaves it (named in the intent record when ``intended``)."""
     staging = out / name
+    if intended:
+        writer._intend(out, name)
     staging.mkdir(parents=True)
     for rel, text in files.items():
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +44,7 @@ def test_a_staging_marker_naming_a_path_is_not_ours_and_nothing_moves_out_of_out
     env = str(target) if named == "ABS" else named
     planted = plant_staging(out, ".tripgen-staging-x", env, {"old/authorized_keys": "ssh-ed25519 AAAA attacker\n"})
     before = tree_bytes(tmp_path)
+    del before[f"project/charts/{writer.INTENT}"]  # the record naming the planted directory goes after recovery
     writer.write_environment(out, "prod", FILES)
     assert not target.exists() and not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     assert (planted / "old" / "authorized_keys").read_text() == "ssh-ed25519 AAAA attacker\n"
