@@ -8,12 +8,15 @@ What ``synth --out DIR`` touches in ``DIR``, and nothing else:
   tree untouched (a hard link to the same file, or a copy where links are impossible).  A file it did
   not write at a path it now wants to generate is a refusal (exit 2, the paths listed), not an
   overwrite.
-* its staging directories ``DIR/.tripgen-staging-<random>/``, each holding the marker file
-  ``.tripgen-staging`` written before anything else; recovery removes only directories with that name
-  prefix *and* that marker, naming a valid environment.
+* its staging directories ``DIR/.tripgen-staging-<random>/``, each named first in the intent record
+  ``DIR/.tripgen-intent`` (appended and fsynced before the directory is made) and holding the marker
+  file ``.tripgen-staging`` written before anything else; recovery touches only directories the intent
+  record names *and* that hold that marker naming a valid environment.  Any other
+  ``.tripgen-staging-*`` is left alone (never renamed, never removed) with one warning line.
 * its journal ``DIR/.tripgen-journal`` (below), and the companion files a journalled write names.
 * ``DIR`` itself is locked with ``flock(2)`` while writing (no lock file): a second writer waits a
-  bounded time, then fails naming the holder's process.
+  bounded time (saying ``DIR: waiting for pid N (cmd)...`` once on stderr, the command line with
+  control characters escaped), then fails naming the holder's process.
 
 Crash safety: every environment is first built completely in its staging directory; then each
 ``DIR/<env>`` is swapped with its new tree by one ``renameat2(RENAME_EXCHANGE)`` (Linux >= 3.15 on
@@ -24,7 +27,8 @@ fallback is two renames (old tree into staging, new tree into place): a crash be
 ``DIR/<env>`` missing for an instant, and the next run moves the old tree back before anything else.
 Across environments the guarantee is per environment: a crash between two swaps leaves e.g. prod new
 and dev old (each complete); rerunning synth converges, and ``synth --check`` reports the difference.
-The guarantee covers the process dying, not the machine losing power (nothing is fsync'ed).
+The guarantee covers the process dying, not the machine losing power (only the intent record is
+fsync'ed).
 
 One lock, inputs read under it: :func:`session` creates ``DIR``, takes its lock and recovers a
 crashed run; a command reads its inputs inside it, so nothing changes them between the read and the
