@@ -304,7 +304,8 @@ def test_sigkill_at_any_write_leaves_releases_and_charts_both_old_or_both_new(pr
         assert state in (old, new), f"a kill at write #{n} of {total} left releases.yaml and charts/ mixed"
         assert sorted(os.listdir(charts)) == ["dev", "prod"], f"#{n}: {os.listdir(charts)}"
         assert sorted(os.listdir(releases.parent)) == ["config.py", "releases.yaml"], f"#{n}"
-        assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
+        if state == new or command == "release-set":  # a synth killed early leaves the old charts of a changed config
+            assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
     assert killed >= 8
 
 
