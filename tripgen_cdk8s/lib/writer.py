@@ -568,7 +568,7 @@ def replace_file(path: Path, text: str) -> None:
     failure the temporary file is removed and ``path`` is untouched."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tripgen-tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with _naming(path), os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         if path.exists() and not path.is_symlink():
             os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
@@ -704,11 +704,13 @@ def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], 
                                f"{', '.join(clash[:5])}; move them away first")
     staging = _new_staging(out)
     try:
-        (staging / STAGING_MARKER).write_text(MARKER_TEXT + env + "\n", encoding="utf-8")
+        with _naming(staging / STAGING_MARKER):
+            (staging / STAGING_MARKER).write_text(MARKER_TEXT + env + "\n", encoding="utf-8")
         tree = staging / "tree"
         tree.mkdir()
         tree_id = _dir_id(tree) or (0, 0)
-        (staging / NEW_TREE_ID).write_text(f"{tree_id[0]}:{tree_id[1]}\n", encoding="utf-8")
+        with _naming(staging / NEW_TREE_ID):
+            (staging / NEW_TREE_ID).write_text(f"{tree_id[0]}:{tree_id[1]}\n", encoding="utf-8")
         for directory in sorted({os.path.dirname(rel) for rel in files} - {""}):
             (tree / directory).mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(with_record(files).items()):
@@ -778,7 +780,8 @@ def _write(out: Path, envs: dict[str, dict[str, str]], on_file: Callable[[str], 
                 raise WriteRefused(f"{_shown(out / JOURNAL)}: exists and is not a journal of this run; "
                                    "move it away first")
             scratch = staged[0].staging / JOURNAL  # removed with its staging directory if we die here
-            scratch.write_text(_journal_text(out, staged, companions), encoding="utf-8")
+            with _naming(out / JOURNAL):
+                scratch.write_text(_journal_text(out, staged, companions), encoding="utf-8")
             os.rename(scratch, out / JOURNAL)  # the commit point: from here on, recovery rolls forward
     except BaseException:
         for s in staged:
