@@ -82,6 +82,7 @@ def test_recovery_removes_only_staging_directories_it_can_prove_are_its_own(tmp_
     out = tmp_path / "out"
     out.mkdir()
     ours = out / ".tripgen-staging-abc123"
+    writer._intend(out, ours.name)  # named in the intent record before it is made, as the writer does
     (ours / "tree" / "x").mkdir(parents=True)
     (ours / writer.STAGING_MARKER).write_text(writer.MARKER_TEXT + "prod\n")
     lookalike = out / ".tripgen-staging-user"  # same prefix, no marker: not provably ours
@@ -103,6 +104,7 @@ def test_recovery_puts_back_a_directory_the_rename_fallback_moved_aside(tmp_path
     writer.write_environment(out, "prod", FILES)
     before = tree_bytes(out / "prod")
     staging = out / ".tripgen-staging-crashed"
+    writer._intend(out, staging.name)
     staging.mkdir()
     (staging / writer.STAGING_MARKER).write_text(writer.MARKER_TEXT + "prod\n")
     os.rename(out / "prod", staging / "old")  # a crash between the fallback's two renames

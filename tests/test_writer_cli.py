@@ -126,7 +126,10 @@ def test_a_held_lock_makes_a_second_synth_wait_then_exit_2_naming_the_holder(pro
         waited = time.monotonic() - started
     finally:
         os.close(fd)
-    _assert_one_line_exit_2(proc, "another synth is writing", f"pid {os.getpid()}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    waiting, refused = proc.stderr.splitlines()  # said once when it starts waiting, once when it gives up
+    assert waiting.startswith(f"charts: waiting for pid {os.getpid()} (") and waiting.endswith("...")
+    assert "another synth is writing" in refused and f"pid {os.getpid()}" in refused
     assert waited >= 1
     assert tree_bytes(charts) == before
 

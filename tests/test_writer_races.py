@@ -6,6 +6,7 @@ charts/ both old, or both new once the next run recovered."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -44,12 +45,17 @@ def _plant_staging(charts: Path, env_named: str) -> Path:
 def test_a_planted_staging_marker_naming_a_path_moves_nothing_out_of_charts(project_copy, tmp_path, command):
     ssh = tmp_path / "home" / "u" / ".ssh"
     ssh.parent.mkdir(parents=True)  # the home directory exists; its .ssh would be created by the rename
-    for named in (str(ssh), "../../x"):
+    for named in (str(ssh), "../../x", "prod"):
         staging = _plant_staging(project_copy / "charts", named)
         proc = run_cli(*command, cwd=project_copy)
         assert proc.returncode == 0, proc.stderr
         assert not ssh.exists() and not (tmp_path / "x").exists() and not (project_copy / "x").exists()
         assert (staging / "old" / "authorized_keys").read_text() == "ssh-ed25519 AAAA attacker\n"
+        assert not (project_copy / "charts" / "prod" / "authorized_keys").exists()
+        # not named by charts/.tripgen-intent: left where it is, said once
+        assert proc.stderr.splitlines()[0] == ("warning: charts/.tripgen-staging-x: not a staging directory "
+                                               ".tripgen-intent names; left alone (remove it yourself if it is no one's)")
+        assert proc.stderr.count("warning:") == 1
         shutil.rmtree(staging)
     assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
 
@@ -92,25 +98,76 @@ def _finish(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
             for p in procs]
 
 
+def _holding(charts: Path, proc: subprocess.Popen[str]) -> None:
+    """Return once ``proc`` holds the lock on ``charts`` (its pid in /proc/locks); fail if it ends first."""
+    from tripgen_cdk8s.lib.writer import _lock_holder
+
+    deadline = time.monotonic() + 120
+    while not _lock_holder(charts).startswith(f"pid {proc.pid} "):
+        assert proc.poll() is None and time.monotonic() < deadline, "the first writer never took the lock"
+        time.sleep(0.01)
+
+
+def _waiting_line(proc: subprocess.Popen[str], holder: int) -> str:
+    """The line ``proc`` prints when it finds the lock taken: the proof that it waits for ``holder``."""
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line.startswith(f"charts: waiting for pid {holder} (") and line.endswith("...\n"), line
+    return line
+
+
+def _one_after_the_other(project: Path, first: list[str], second: list[str]) -> list[tuple[int, str]]:
+    """Run ``first``; once it holds the lock, run ``second`` and see it wait for ``first`` (its waiting
+    line names first's pid): the two overlap for certain, and the order is known (no sleeps)."""
+    a = _popen(project, *first)
+    _holding(project / "charts", a)
+    b = _popen(project, *second)
+    _waiting_line(b, a.pid)
+    return _finish([a, b])
+
+
 def test_two_release_sets_at_once_both_land(project_copy):
-    procs = [_popen(project_copy, "release", "set", service, "--env", "prod", "--tag", tag)
-             for service, tag in (("trip-service", "v7.0.0"), ("user-service", "v8.0.0"))]
-    results = _finish(procs)
+    results = _one_after_the_other(project_copy, ["release", "set", "trip-service", "--env", "prod", "--tag", "v7.0.0"],
+                                   ["release", "set", "user-service", "--env", "prod", "--tag", "v8.0.0"])
     assert [rc for rc, _ in results] == [0, 0], results
     text = (project_copy / RELEASES).read_text()
     assert "tag: v7.0.0" in text and "tag: v8.0.0" in text  # neither release lost
     assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
 
 
-def test_synth_racing_release_set_never_writes_stale_charts(project_copy):
-    for attempt in range(3):
-        procs = [_popen(project_copy, "release", "set", "trip-service", "--env", "prod", "--tag", f"v9.0.{attempt}")]
-        time.sleep(0.3 * attempt)
-        procs.append(_popen(project_copy, "synth"))
-        results = _finish(procs)
-        assert [rc for rc, _ in results] == [0, 0], results
-        proc = run_cli("synth", "--check", cwd=project_copy)
-        assert proc.returncode == 0, f"attempt {attempt}: {proc.stderr}"
+@pytest.mark.parametrize("release_first", [True, False], ids=["release-set-then-synth", "synth-then-release-set"])
+def test_synth_racing_release_set_never_writes_stale_charts(project_copy, release_first):
+    release = ["release", "set", "trip-service", "--env", "prod", "--tag", "v9.0.1"]
+    order = [release, ["synth"]] if release_first else [["synth"], release]
+    results = _one_after_the_other(project_copy, *order)
+    assert [rc for rc, _ in results] == [0, 0], results
+    assert "tag: v9.0.1" in (project_copy / RELEASES).read_text()
+    proc = run_cli("synth", "--check", cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_files_saved_into_charts_env_while_a_writer_holds_the_lock_are_kept(project_copy):
+    """Defect 5: what a user creates, or saves by rename as editors and git do, in charts/prod/ while
+    `release set` holds the lock (synthesising, staging or swapping) is in charts/prod/ afterwards."""
+    prod = project_copy / "charts" / "prod"
+    (prod / "RUNBOOK.md").write_text("v1\n")
+    a = _popen(project_copy, "release", "set", "trip-service", "--env", "prod", "--tag", "v9.0.2")
+    _holding(project_copy / "charts", a)
+    b = _popen(project_copy, "synth", "--env", "dev")
+    _waiting_line(b, a.pid)  # a holds the lock: from here until it ends, a is reading, staging or swapping
+    saved = 0
+    while a.poll() is None or saved < 3:
+        (prod / f"NEW-{saved}.md").write_text(f"created {saved}\n")
+        (prod / ".RUNBOOK.md.swp").write_text(f"v{saved + 2}\n")
+        os.rename(prod / ".RUNBOOK.md.swp", prod / "RUNBOOK.md")
+        saved += 1
+        time.sleep(0.05)
+    results = _finish([a, b])
+    assert [rc for rc, _ in results] == [0, 0], results
+    assert (prod / "RUNBOOK.md").read_text() == f"v{saved + 1}\n"
+    for n in range(saved):
+        assert (prod / f"NEW-{n}.md").read_text() == f"created {n}\n", n
+    assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
 
 
 # ---------------------------------------------------------------------------- defect 6
@@ -195,7 +252,7 @@ from tripgen_cdk8s.cli import _release_session
 with _release_session(Path(".").resolve()):
     pass
 """
-WRITES = "rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,mkdir,mkdirat"
+WRITES = "rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,mkdir,mkdirat,fsync"
 
 
 def _strace() -> str:
@@ -205,22 +262,28 @@ def _strace() -> str:
     return path
 
 
-@pytest.mark.parametrize("fallback", [False, True], ids=["rename-exchange", "two-renames-fallback"])
-def test_sigkill_at_any_write_of_release_set_leaves_releases_and_charts_both_old_or_both_new(project_copy, fallback):
+@pytest.mark.parametrize(("command", "fallback"), [("release-set", False), ("release-set", True), ("synth", False)],
+                         ids=["release-set", "release-set-two-renames-fallback", "synth"])
+def test_sigkill_at_any_write_leaves_releases_and_charts_both_old_or_both_new(project_copy, command, fallback):
     strace = _strace()
     charts, releases = project_copy / "charts", project_copy / RELEASES
+    if command == "synth":  # a config change synth writes into charts/prod/
+        cfg = project_copy / "overlays" / "prod" / "config.py"
+        cfg.write_text(cfg.read_text().replace("max_replicas=15", "max_replicas=14"))
     pristine = project_copy.parent / "pristine"
     shutil.copytree(project_copy, pristine)
     old = (releases.read_bytes(), tree_bytes(charts))
     hook = "import tripgen_cdk8s.lib.writer as w; w.exchange = lambda a, b: False; " if fallback else ""
+    argv = ["tripgen", "synth"] if command == "synth" else \
+        ["tripgen", "release", "set", "trip-service", "--env", "prod", "--tag", "v1.2.1"]
     script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); {hook}from tripgen_cdk8s.cli import main; " \
-             "sys.argv = ['tripgen', 'release', 'set', 'trip-service', '--env', 'prod', '--tag', 'v1.2.1']; main()"
+             f"sys.argv = {argv!r}; main()"
     trace = project_copy.parent / "trace.txt"
     proc = subprocess.run([strace, "-o", str(trace), "-e", f"trace={WRITES}", sys.executable, "-c", script],
                           cwd=project_copy, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     new = (releases.read_bytes(), tree_bytes(charts))
-    assert new[0] != old[0] and new[1] != old[1]
+    assert (new[0] != old[0]) == (command == "release-set") and new[1] != old[1]
     total = sum(1 for line in trace.read_text().splitlines() if "(" in line)
     points = sorted({1, 2, 3, *range(4, total, max(1, total // 12)), total - 2, total - 1})
     killed = 0
@@ -241,5 +304,56 @@ def test_sigkill_at_any_write_of_release_set_leaves_releases_and_charts_both_old
         assert state in (old, new), f"a kill at write #{n} of {total} left releases.yaml and charts/ mixed"
         assert sorted(os.listdir(charts)) == ["dev", "prod"], f"#{n}: {os.listdir(charts)}"
         assert sorted(os.listdir(releases.parent)) == ["config.py", "releases.yaml"], f"#{n}"
-        assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
+        if state == new or command == "release-set":  # a synth killed early leaves the old charts of a changed config
+            assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
     assert killed >= 8
+
+
+# ---------------------------------------------------------------------------- defect 15: bytes that are not UTF-8
+
+
+@pytest.mark.parametrize("damaged", [".tripgen-files", "trip-service/templates/rollout.yaml"])
+def test_a_record_or_chart_file_that_is_not_utf8_is_exit_2_naming_it(project_copy, damaged):
+    path = project_copy / "charts" / "prod" / damaged
+    assert path.is_file()
+    path.write_bytes(path.read_bytes() + b"\xff\xfe\n")
+    (project_copy / "charts" / "prod" / "logo.png").write_bytes(b"\x89PNG\xff")  # not ours: never read, no error
+    before = tree_bytes(project_copy / "charts")
+    for command in (["synth"], ["synth", "--check"], ["diff"], ["validate"]):
+        proc = run_cli(*command, "--env", "prod", cwd=project_copy)
+        _one_line_exit_2(proc, f"charts/prod/{damaged}: not UTF-8 text")
+        assert tree_bytes(project_copy / "charts") == before, command
+
+
+# ---------------------------------------------------------------------------- defect 17: a full disk
+
+
+def _small_tmpfs(where: Path, size: str) -> None:
+    where.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {proc.stderr.strip()}")
+
+
+@pytest.mark.parametrize("free_pages", [0, 6], ids=["full", "nearly-full"])
+def test_a_full_disk_is_exit_2_naming_the_file_and_the_old_charts_stay(project_copy, tmp_path, free_pages):
+    disk = tmp_path / "disk"
+    _small_tmpfs(disk, "8m")
+    try:
+        out = disk / "charts"
+        shutil.copytree(project_copy / "charts", out)
+        cfg = project_copy / "overlays" / "prod" / "config.py"
+        cfg.write_text(cfg.read_text().replace("max_replicas=15", "max_replicas=14"))
+        with open(disk / "filler", "wb", buffering=0) as filler:  # fill the disk, then free what the case leaves
+            with contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 4096)
+        os.truncate(disk / "filler", max(0, os.stat(disk / "filler").st_size - free_pages * 4096))
+        before = tree_bytes(out)
+        proc = run_cli("synth", "--out", str(out), cwd=project_copy)
+        _one_line_exit_2(proc, "No space left on device", str(out) + "/")
+        assert tree_bytes(out) == before
+        assert sorted(os.listdir(out)) == ["dev", "prod"]  # no staging directory, no intent record left
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -19,8 +19,11 @@ from tripgen_cdk8s.lib.errors import ConfigError
 FILES = {"a/Chart.yaml": "name: a\n", "a/templates/x.yaml": "kind: X\n", "README.md": "# env\n"}
 
 
-def plant_staging(out: Path, name: str, env: str, files: dict[str, str]) -> Path:
+def plant_staging(out: Path, name: str, env: str, files: dict[str, str], intended: bool = True) -> Path:
+    """A staging directory as a crashed writer leaves it (named in the intent record when ``intended``)."""
     staging = out / name
+    if intended:
+        writer._intend(out, name)
     staging.mkdir(parents=True)
     for rel, text in files.items():
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +44,7 @@ def test_a_staging_marker_naming_a_path_is_not_ours_and_nothing_moves_out_of_out
     env = str(target) if named == "ABS" else named
     planted = plant_staging(out, ".tripgen-staging-x", env, {"old/authorized_keys": "ssh-ed25519 AAAA attacker\n"})
     before = tree_bytes(tmp_path)
+    del before[f"project/charts/{writer.INTENT}"]  # the record naming the planted directory goes after recovery
     writer.write_environment(out, "prod", FILES)
     assert not target.exists() and not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     assert (planted / "old" / "authorized_keys").read_text() == "ssh-ed25519 AAAA attacker\n"
@@ -288,3 +292,158 @@ def test_the_overlays_copy_holds_regular_files_only_and_is_bounded(tmp_path):
     assert tree_bytes(tmp_path / "copy") == {"prod/config.py": b"x = 1\n"}
     with pytest.raises(ConfigError, match="too large"):
         releases.copy_overlays(src, tmp_path / "small", limit=3)
+
+
+# ---------------------------------------------------------------------------- the intent record
+
+
+def test_a_planted_staging_directory_the_intent_record_does_not_name_is_left_alone_with_a_warning(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    # everything a crashed run of ours would leave, marker and record included, but never named in the intent record
+    planted = plant_staging(out, ".tripgen-staging-p", "prod", {"old/authorized_keys": "key\n",
+                                                              f"old/{writer.RECORD}": writer.record_text({})},
+                            intended=False)
+    before = tree_bytes(planted)
+    writer.write_environment(out, "dev", FILES)
+    assert not (out / "prod").exists() and tree_bytes(planted) == before  # neither renamed nor removed
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert warning == [f"warning: {planted}: not a staging directory {writer.INTENT} names; left alone "
+                       "(remove it yourself if it is no one's)"]
+    assert sorted(os.listdir(out)) == [".tripgen-staging-p", "dev"]  # the intent record is gone after the write
+
+
+def test_the_intent_record_is_durable_before_the_staging_directory_exists(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    events: list[str] = []
+    real_fsync, real_mkdir = os.fsync, os.mkdir
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+
+    def mkdir(path, *args, **kwargs):
+        if Path(path).name.startswith(writer.STAGING_PREFIX):
+            events.append(f"mkdir {Path(path).name} named={Path(path).name in writer._read_intent(out)}")
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    writer.write_environments(out, {"prod": FILES, "dev": FILES})
+    made = [e for e in events if e.startswith("mkdir")]
+    assert len(made) == 2 and all(e.endswith("named=True") for e in made)
+    assert events.index(made[0]) >= 2 and events[events.index(made[0]) - 2:events.index(made[0])] == ["fsync", "fsync"]
+    assert sorted(os.listdir(out)) == ["dev", "prod"]
+
+
+def test_recovery_trusts_only_complete_intent_lines_of_plain_staging_names(tmp_path):
+    out = tmp_path / "out"
+    writer.write_environment(out, "prod", FILES)
+    empty = out / ".tripgen-staging-killed"  # killed between the mkdir and the marker
+    empty.mkdir()
+    torn = out / ".tripgen-staging-torn"  # its line was being written when the process died
+    plant_staging(out, torn.name, "prod", {"tree/x": "x\n"}, intended=False)
+    (out / writer.INTENT).write_text(writer.INTENT_HEADER + f"{empty.name}\n../prod\n/etc\n{torn.name}")
+    assert writer._read_intent(out) == {empty.name}
+    writer.recover(out)
+    assert not empty.exists() and (torn / "tree" / "x").read_text() == "x\n"
+    assert not (out / writer.INTENT).exists()
+    # an intent record that is a symlink or another user's file names nothing, and blocks staging
+    (out / writer.INTENT).symlink_to(tmp_path / "elsewhere")
+    assert writer._read_intent(out) == set()
+    with pytest.raises(OSError):
+        writer._intend(out, ".tripgen-staging-x")
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_journal_naming_a_staging_directory_the_intent_record_does_not_is_not_applied(tmp_path):
+    root = tmp_path / "project"
+    (root / "prod").mkdir(parents=True)
+    (root / "prod" / "releases.yaml").write_text("services: old\n")
+    out = root / "charts"
+    writer.write_environments(out, {"prod": FILES})
+    staged = writer._stage(out, "prod", {"README.md": "v2\n"}, None)
+    (out / writer.JOURNAL).write_text(writer._journal_text(out, [staged], {"prod": "services: new\n"}))
+    (out / writer.INTENT).write_text(writer.INTENT_HEADER)  # the record no longer names the staged tree
+    writer.recover(out, companion_for(root))
+    assert (root / "prod" / "releases.yaml").read_text() == "services: old\n" and (out / writer.JOURNAL).exists()
+    assert staged.staging.exists()
+
+
+# ---------------------------------------------------------------------------- the lock holder, encodings, full disk
+
+
+def test_the_lock_holder_command_line_is_shown_with_escapes_not_raw_control_characters(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    hold = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); "
+            "print('held', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(out), "\x1b[2J\x1b]0;owned\x07", "\u2028\x85x"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        shown = writer._lock_holder(out)
+        assert shown.startswith(f"pid {holder.pid} (") and shown.endswith("\\x1b[2J\\x1b]0;owned\\x07 \\u2028\\x85x)")
+        assert all(c.isprintable() for c in shown)
+        with pytest.raises(writer.WriteRefused) as refused:
+            with writer.locked(out, timeout=0):
+                pass
+        assert all(c.isprintable() for c in str(refused.value)) and "\\x1b[2J" in str(refused.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert writer.printable("a\tb\x1b\u200bc d") == "a\\tb\\x1b\\u200bc d"
+
+
+def test_bytes_that_are_not_utf8_in_the_record_or_an_owned_file_are_refused_naming_the_file(tmp_path):
+    out = tmp_path / "out"
+    writer.write_environment(out, "prod", FILES)
+    (out / "prod" / "photo.png").write_bytes(b"\x89PNG\xff\xfe")  # not ours: never read, carried over
+    writer.write_environment(out, "prod", FILES)
+    (out / "prod" / "README.md").write_bytes(b"# env\xff\n")
+    before = tree_bytes(out)
+    for call in (lambda: writer.stale_files(out, "prod", FILES), lambda: writer.write_environment(out, "prod", FILES),
+                 lambda: writer.read_owned(out / "prod", "README.md")):
+        with pytest.raises(writer.NotText, match=r"prod/README.md: not UTF-8 text \(byte 5\)"):
+            call()
+    assert tree_bytes(out) == before
+    (out / "prod" / "README.md").write_text("# env\n")
+    (out / "prod" / writer.RECORD).write_bytes(writer.record_text(FILES).encode() + b"\xc3(\n")
+    with pytest.raises(writer.NotText, match=r"prod/\.tripgen-files: not UTF-8"):
+        writer.stale_files(out, "prod", FILES)
+    with pytest.raises(writer.NotText, match=r"prod/\.tripgen-files: not UTF-8"):
+        writer.write_environment(out, "prod", FILES)
+    assert sorted(os.listdir(out)) == ["prod"]
+
+
+def test_a_failed_write_names_the_file(tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    out = tmp_path / "out"
+    writer.write_environment(out, "prod", FILES)
+    before = tree_bytes(out)
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_open(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        return Full(handle) if "w" in mode and str(path).endswith("README.md") else handle
+
+    monkeypatch.setattr(builtins, "open", full_open)
+    with pytest.raises(OSError) as failed:
+        writer.write_environment(out, "prod", {**FILES, "README.md": "# env v2\n"})
+    assert failed.value.errno == errno.ENOSPC and failed.value.filename == str(out / "prod" / "README.md")
+    assert tree_bytes(out) == before

@@ -328,11 +328,13 @@ def test_recover_does_not_move_an_old_tree_over_an_existing_environment(tmp_path
     out = tmp_path / "out"
     writer.write_environment(out, "prod", FILES)
     staging = out / ".tripgen-staging-crashed"
+    writer._intend(out, staging.name)
     write_tree(staging, {"old/README.md": "old\n"})
     (staging / writer.STAGING_MARKER).write_text(writer.MARKER_TEXT + "prod\n")
     writer.recover(out)
     assert (out / "prod" / "README.md").read_text() == "# env\n" and not staging.exists()
     empty_env = out / ".tripgen-staging-noenv"
+    writer._intend(out, empty_env.name)
     write_tree(empty_env, {"old/README.md": "old\n"})
     (empty_env / writer.STAGING_MARKER).write_text(writer.MARKER_TEXT + "\n")
     writer.recover(out)

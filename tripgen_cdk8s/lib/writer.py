@@ -8,12 +8,15 @@ What ``synth --out DIR`` touches in ``DIR``, and nothing else:
   tree untouched (a hard link to the same file, or a copy where links are impossible).  A file it did
   not write at a path it now wants to generate is a refusal (exit 2, the paths listed), not an
   overwrite.
-* its staging directories ``DIR/.tripgen-staging-<random>/``, each holding the marker file
-  ``.tripgen-staging`` written before anything else; recovery removes only directories with that name
-  prefix *and* that marker, naming a valid environment.
+* its staging directories ``DIR/.tripgen-staging-<random>/``, each named first in the intent record
+  ``DIR/.tripgen-intent`` (appended and fsynced before the directory is made) and holding the marker
+  file ``.tripgen-staging`` written before anything else; recovery touches only directories the intent
+  record names *and* that hold that marker naming a valid environment.  Any other
+  ``.tripgen-staging-*`` is left alone (never renamed, never removed) with one warning line.
 * its journal ``DIR/.tripgen-journal`` (below), and the companion files a journalled write names.
 * ``DIR`` itself is locked with ``flock(2)`` while writing (no lock file): a second writer waits a
-  bounded time, then fails naming the holder's process.
+  bounded time (saying ``DIR: waiting for pid N (cmd)...`` once on stderr, the command line with
+  control characters escaped), then fails naming the holder's process.
 
 Crash safety: every environment is first built completely in its staging directory; then each
 ``DIR/<env>`` is swapped with its new tree by one ``renameat2(RENAME_EXCHANGE)`` (Linux >= 3.15 on
@@ -24,7 +27,8 @@ fallback is two renames (old tree into staging, new tree into place): a crash be
 ``DIR/<env>`` missing for an instant, and the next run moves the old tree back before anything else.
 Across environments the guarantee is per environment: a crash between two swaps leaves e.g. prod new
 and dev old (each complete); rerunning synth converges, and ``synth --check`` reports the difference.
-The guarantee covers the process dying, not the machine losing power (nothing is fsync'ed).
+The guarantee covers the process dying, not the machine losing power (only the intent record is
+fsync'ed).
 
 One lock, inputs read under it: :func:`session` creates ``DIR``, takes its lock and recovers a
 crashed run; a command reads its inputs inside it, so nothing changes them between the read and the
@@ -63,8 +67,10 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -79,6 +85,9 @@ STAGING_MARKER = ".tripgen-staging"
 MARKER_TEXT = "tripgen-cdk8s staging directory for environment "
 DEFAULT_LOCK_TIMEOUT = 30.0
 JOURNAL = ".tripgen-journal"
+INTENT = ".tripgen-intent"
+INTENT_HEADER = ("# Staging directories tripgen-cdk8s is creating here (one name a line, each written and fsynced\n"
+                 "# before the directory is made). Recovery touches only the .tripgen-staging-* named here.\n")
 NEW_TREE_ID = "new-tree"
 KEPT_SUFFIX = ".tripgen-kept"
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
@@ -93,6 +102,32 @@ class WriteRefused(Exception):
     or another writer holds the lock.  Reported as one line with exit code 2."""
 
 
+class NotText(WriteRefused):
+    """A file tripgen wrote as UTF-8 text (the record, a generated chart file) no longer is: something
+    else was put at its path.  Nothing reads it as text, nothing overwrites it (exit 2)."""
+
+    def __init__(self, path: Path, err: UnicodeDecodeError) -> None:
+        super().__init__(f"{_shown(path)}: not UTF-8 text (byte {err.start}), though tripgen wrote it as text; "
+                         "restore it (git checkout) or remove it")
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (a planted staging directory left alone, ...)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a failed ``write``, ``close`` or ``fsync``: ENOSPC, EDQUOT,
+    EIO) the name of ``path``, so the one-line error says which file could not be written."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
+
+
 # ---------------------------------------------------------------------------- the record
 
 
@@ -102,10 +137,21 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _holds(path: Path, text: str) -> bool:
+def _holds(path: Path, text: str, strict: bool = False) -> bool:
+    """Whether the regular file ``path`` (not a symlink) holds exactly ``text``.  Bytes that are not UTF-8
+    hold no text: False, or with ``strict`` (a file the record says tripgen wrote) :class:`NotText`,
+    since something else was put at its path and is not ours to overwrite."""
     try:
-        return path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
+        if not path.is_file() or path.is_symlink():
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    try:
+        return data.decode("utf-8") == text
+    except UnicodeDecodeError as err:
+        if strict:
+            raise NotText(path, err) from None
         return False
 
 
@@ -145,7 +191,7 @@ def _no_links(root: Path, rel: str) -> bool:
 def read_owned(root: Path, rel: str) -> str | None:
     """The text of the regular file ``root/rel``, reached without following any symlink and at most
     :data:`MAX_READ` bytes; None when it is missing, a symlink, not a regular file, outside ``root``
-    or too large.  What ``diff`` shows of the committed charts."""
+    or too large; :class:`NotText` when it is not UTF-8.  What ``diff`` shows of the committed charts."""
     if not confined(rel) or not _no_links(root, rel):
         return None
     try:
@@ -157,7 +203,12 @@ def read_owned(root: Path, rel: str) -> str | None:
         return None
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(MAX_READ + 1)
-    return None if len(data) > MAX_READ else data.decode("utf-8", errors="replace")
+    if len(data) > MAX_READ:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise NotText(root / rel, err) from None
 
 
 def read_record(env_dir: Path) -> set[str] | None:
@@ -243,6 +294,13 @@ def exchange(a: Path, b: Path) -> bool:
 # ---------------------------------------------------------------------------- locking
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (control characters such as ESC, C1 codes,
+    line and paragraph separators, format characters) written as a Python escape, so a command line
+    another user chose cannot move the cursor, recolour or rewrite the terminal it is shown on."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _lock_holder(path: Path) -> str:
     """Who holds the flock on ``path``, from /proc/locks (Linux); a best effort."""
     try:
@@ -260,7 +318,8 @@ def _lock_holder(path: Path) -> str:
                 if key == wanted and parts[4].isdigit():
                     pid = parts[4]
                     try:
-                        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                        raw = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+                        cmd = " ".join(printable(arg.decode("utf-8", "backslashreplace")) for arg in raw)
                     except OSError:
                         cmd = "?"
                     return f"pid {pid} ({cmd})"
@@ -272,15 +331,20 @@ def _lock_holder(path: Path) -> str:
 @contextlib.contextmanager
 def locked(out: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the directory ``out`` (which must exist).  Waits up to
-    ``timeout`` seconds for another writer, then raises :class:`WriteRefused` naming it."""
+    ``timeout`` seconds for another writer, saying so once on stderr (``charts: waiting for pid N
+    (cmd)...``), then raises :class:`WriteRefused` naming it."""
     fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     try:
         deadline = time.monotonic() + timeout
+        waiting = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waiting:
+                    waiting = True
+                    print(f"{printable(_shown(out))}: waiting for {_lock_holder(out)}...", file=sys.stderr, flush=True)
                 if time.monotonic() >= deadline:
                     raise WriteRefused(f"{_shown(out)}: another synth is writing here ({_lock_holder(out)}); "
                                        f"gave up after {timeout:g} s") from None
@@ -381,6 +445,73 @@ def _rescue(old_root: Path, new_root: Path) -> None:
             os.rename(src, dst)
 
 
+def _read_intent(out: Path) -> set[str]:
+    """The staging-directory names the intent record ``out/.tripgen-intent`` names: only complete lines
+    (a line is written whole, then fsynced, before its directory exists) of plain ``.tripgen-staging-*``
+    names; nothing when the record is missing or not a regular file of this user."""
+    try:
+        st = os.lstat(out / INTENT)
+    except OSError:
+        return set()
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        return set()
+    try:
+        text = read_owned(out, INTENT) or ""
+    except NotText:
+        return set()
+    return {line for line in text.split("\n")[:-1]
+            if line.startswith(STAGING_PREFIX) and "/" not in line and confined(line)}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _intend(out: Path, name: str) -> None:
+    """Append ``name`` to the intent record and make it durable (the file and ``out``'s entry for it)
+    before the staging directory of that name is created: recovery trusts only directories it names."""
+    path = out / INTENT
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise WriteRefused(f"{_shown(path)}: is not a regular file of this user; move it away")
+        with _naming(path):
+            data = ((INTENT_HEADER if st.st_size == 0 else "") + name + "\n").encode("utf-8")
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    with _naming(out):
+        _fsync_dir(out)
+
+
+def _new_staging(out: Path) -> Path:
+    """Create a staging directory of an unpredictable name, named in the intent record first."""
+    while True:
+        name = STAGING_PREFIX + secrets.token_hex(6)
+        if os.path.lexists(out / name):
+            continue
+        _intend(out, name)
+        try:
+            os.mkdir(out / name, 0o700)
+        except FileExistsError:  # someone made it between the check and the mkdir: not ours
+            continue
+        return out / name
+
+
+def _drop_intent(out: Path) -> None:
+    """Remove the intent record once no staging directory it names is left (a regular file only)."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(out / INTENT).st_mode):
+            os.unlink(out / INTENT)
+
+
 def _recover_staging(out: Path, entry: Path, env: str) -> None:
     target = out / env
     old = entry / "old"
@@ -397,14 +528,34 @@ def recover(out: Path, companion: Companion | None = None) -> None:
     """Undo or finish what a crashed run left in ``out``: first finish a journalled write (see
     :func:`write_environments`), then put back an environment directory the rename fallback had
     moved aside, rescue files a user put in an environment while it was being swapped, and remove
-    every staging directory of ours."""
+    every staging directory of ours.  Ours means named by the intent record *and* holding our marker;
+    any other ``.tripgen-staging-*`` is left alone (never renamed, never removed) with one warning
+    line.  The intent record goes last."""
     if not out.is_dir():
         return
-    _apply_journal(out, companion)
+    intended = _read_intent(out)
+    _apply_journal(out, companion, intended)
     for entry in sorted(out.iterdir()):
-        env = _is_own_staging(entry)
+        if not entry.name.startswith(STAGING_PREFIX):
+            continue
+        env = _is_own_staging(entry) if entry.name in intended else None
         if env is not None:
             _recover_staging(out, entry, env)
+        elif entry.name in intended and _dir_id(entry) is not None and _only_marker(entry):
+            _remove_staging(entry)  # killed between its mkdir and its marker: empty, provably ours
+        else:
+            warn(f"{printable(_shown(entry))}: not a staging directory {INTENT} names; left alone (remove it "
+                 "yourself if it is no one's)")
+    _drop_intent(out)
+
+
+def _only_marker(entry: Path) -> bool:
+    """Whether the directory holds nothing but (a part of) our marker file."""
+    try:
+        names = os.listdir(entry)
+    except OSError:
+        return False
+    return set(names) <= {STAGING_MARKER} and all(stat.S_ISREG(os.lstat(entry / n).st_mode) for n in names)
 
 
 # ---------------------------------------------------------------------------- files beside the charts
@@ -417,7 +568,7 @@ def replace_file(path: Path, text: str) -> None:
     failure the temporary file is removed and ``path`` is untouched."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tripgen-tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with _naming(path), os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         if path.exists() and not path.is_symlink():
             os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
@@ -460,16 +611,17 @@ def _read_journal(out: Path, companion: Companion | None) -> tuple[dict[Path, st
                 return None
             staged[env] = (name, int(dev), int(ino))
         return files, staged
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, NotText):
         return None
 
 
-def _apply_journal(out: Path, companion: Companion | None) -> None:
+def _apply_journal(out: Path, companion: Companion | None, intended: set[str]) -> None:
     """Roll a journalled write forward: replace the companion files with their new text, swap in
     every staged tree not yet in place, then remove the journal.  A journal that is not provably
-    ours is left alone (and blocks journalled writes, which refuse to overwrite it)."""
+    ours (or names a staging directory the intent record does not) is left alone (and blocks
+    journalled writes, which refuse to overwrite it)."""
     journal = _read_journal(out, companion)
-    if journal is None:
+    if journal is None or any(name not in intended for name, _dev, _ino in journal[1].values()):
         return
     files, staged = journal
     for target, text in files.items():
@@ -509,7 +661,7 @@ def _reuse(current: Path, staged: Path, text: str) -> bool:
     """Put the file synth wrote before into the new tree as the same file (a hard link) when it already
     holds exactly ``text``: an unchanged chart costs no new inode or data block, and removing the
     old tree after the swap frees nothing.  False (write it) when it differs or cannot be linked."""
-    if not _holds(current, text):  # a regular file, never a symlink
+    if not _holds(current, text, strict=True):  # a regular file, never a symlink
         return False
     try:
         os.link(current, staged)
@@ -550,18 +702,20 @@ def _stage(out: Path, env: str, files: dict[str, str], on_file: Callable[[str], 
         if clash:
             raise WriteRefused(f"{_shown(target)}: synth would overwrite files it did not write: "
                                f"{', '.join(clash[:5])}; move them away first")
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    staging = _new_staging(out)
     try:
-        (staging / STAGING_MARKER).write_text(MARKER_TEXT + env + "\n", encoding="utf-8")
+        with _naming(staging / STAGING_MARKER):
+            (staging / STAGING_MARKER).write_text(MARKER_TEXT + env + "\n", encoding="utf-8")
         tree = staging / "tree"
         tree.mkdir()
         tree_id = _dir_id(tree) or (0, 0)
-        (staging / NEW_TREE_ID).write_text(f"{tree_id[0]}:{tree_id[1]}\n", encoding="utf-8")
+        with _naming(staging / NEW_TREE_ID):
+            (staging / NEW_TREE_ID).write_text(f"{tree_id[0]}:{tree_id[1]}\n", encoding="utf-8")
         for directory in sorted({os.path.dirname(rel) for rel in files} - {""}):
             (tree / directory).mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(with_record(files).items()):
             if not (rel in unchanged and _reuse(target / rel, tree / rel, text)):
-                with open(tree / rel, "w", encoding="utf-8") as handle:
+                with _naming(target / rel), open(tree / rel, "w", encoding="utf-8") as handle:
                     handle.write(text)
             if on_file is not None:
                 on_file(rel)
@@ -626,12 +780,14 @@ def _write(out: Path, envs: dict[str, dict[str, str]], on_file: Callable[[str], 
                 raise WriteRefused(f"{_shown(out / JOURNAL)}: exists and is not a journal of this run; "
                                    "move it away first")
             scratch = staged[0].staging / JOURNAL  # removed with its staging directory if we die here
-            scratch.write_text(_journal_text(out, staged, companions), encoding="utf-8")
+            with _naming(out / JOURNAL):
+                scratch.write_text(_journal_text(out, staged, companions), encoding="utf-8")
             os.rename(scratch, out / JOURNAL)  # the commit point: from here on, recovery rolls forward
     except BaseException:
         for s in staged:
             with contextlib.suppress(OSError):
                 _remove_staging(s.staging)
+        _drop_intent(out)
         raise
     done: list[str] = []
     try:
@@ -649,11 +805,13 @@ def _write(out: Path, envs: dict[str, dict[str, str]], on_file: Callable[[str], 
         for s in staged:
             with contextlib.suppress(OSError):
                 _remove_staging(s.staging)
+        _drop_intent(out)
         raise
     for s in staged:
         _swap(s)
     if companions:
         (out / JOURNAL).unlink()
+    _drop_intent(out)
 
 
 def write_environments(out: Path, envs: dict[str, dict[str, str]], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
