@@ -18,7 +18,7 @@ from typing import Any
 from ..lib.errors import ConfigError
 from ..lib.helmchart import SynthesizedChart
 from .capacity import CapacityReport, capacity_report, check_capacity
-from .guardrails import check_guardrails, check_ingress_routes
+from .guardrails import check_guardrails, check_ingress_routes, guard_values
 from .model import DNS_LABEL, Project
 
 
@@ -99,6 +99,11 @@ def validate_project(project: Project) -> None:
     except (re.error, TypeError) as exc:
         raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
                           f"allowed: a regular expression ({exc})") from None
+    from .guardrails import portable_pattern_problem
+
+    if problem := portable_pattern_problem(g.release_tag_pattern):
+        raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
+                          f"allowed: a regular expression Python and Go read alike (the chart templates check it): {problem}")
     if project.gitops is not None and project.gitops.chart_registry:
         from .publish import parse_registry
 
@@ -107,6 +112,15 @@ def validate_project(project: Project) -> None:
     if w is not None and not (len(w.schedule.split()) == 5 and w.opens_once_a_day()):
         raise ConfigError("gitops.sync_window.schedule", w.schedule, "allowed: a five-field schedule that opens once "
                           "a day (Argo CD opens the window at every match); SyncWindow.weekly(start, end, days, ...)")
+
+
+def check_values(charts: list[SynthesizedChart], sets: tuple[str, ...] = ()) -> None:
+    """Every chart's values (the defaults, with this run's ``--set``) against the checks its templates
+    make at install time (the schema's patterns and bounds, the tag rule, min <= max, the PDB below the
+    minimum): the first broken one is a ConfigError worded as ``helm template`` words it."""
+    for chart in (c for c in charts if c.is_helm):
+        for key, value, allowed in chart.values.problems():
+            raise ConfigError(f"--set {chart.name}.{key}" if sets else f"charts.{chart.name}.values.{key}", value, allowed)
 
 
 def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
@@ -126,8 +140,10 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
         project = project.overrides(sets)
     validate_project(project)
     charts = build_charts(project)
+    guard_values(charts, project.guardrails)
     if sets and project.overrides is None:
         apply_values(charts, sets)
+    check_values(charts, sets)
     try:
         # the releases file is checked on the committed config: a one-run --set image.tag is not a release
         report, warnings = _check(project, None if sets else root, [o for c in charts for o in c.objects])

@@ -14,6 +14,7 @@ from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
+from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
 from .connections import Connectable, Connections
 from .pod import Container, EnvFrom, EnvValue, env_json, extra_containers, extra_volumes
 from .scheduling import Scheduling
@@ -251,10 +252,12 @@ class MicroService(constructs.Construct):
               enum=["Always", "IfNotPresent", "Never"])
         for side in ("requests", "limits"):
             amounts = getattr(p.resources, side)
-            v.add(f"resources.{side}.cpu", amounts.cpu, f"CPU {side} of the container")
-            v.add(f"resources.{side}.memory", amounts.memory, f"Memory {side} of the container")
+            v.add(f"resources.{side}.cpu", amounts.cpu, f"CPU {side} of the container", pattern=CPU_PATTERN,
+                  allowed=CPU_ALLOWED)
+            v.add(f"resources.{side}.memory", amounts.memory, f"Memory {side} of the container", pattern=BYTES_PATTERN,
+                  allowed=BYTES_ALLOWED)
             v.add(f"resources.{side}.ephemeral-storage", amounts.ephemeral_storage,
-                  f"Ephemeral storage {side} of the container")
+                  f"Ephemeral storage {side} of the container", pattern=BYTES_PATTERN, allowed=BYTES_ALLOWED)
         dep = self.workload
         container: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
         chart.bind(dep, container + ("image",), f'{{{{ include "{chart.helper_prefix}.image" . | quote }}}}',
