@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam, values_ref
+from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam, template_file_name, values_ref
 from .labels import HELM_CHART, INSTANCE, LABEL_VALUE_TEMPLATE, MANAGED_BY, VERSION, chart_label, label_value
 
 PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
@@ -199,9 +199,7 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
 def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
     """``<kind>.yaml`` when the kind occurs once in the chart, else ``<kind>-<name>.yaml``."""
     kinds = [o["kind"].lower() for o in objects]
-    names = []
-    for o, kind in zip(objects, kinds, strict=True):
-        names.append(f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{o['metadata']['name']}.yaml")
+    names = [template_file_name(o["kind"], o["metadata"]["name"], kinds) for o in objects]
     if len(set(names)) != len(names):
         raise AssertionError(f"duplicate template names {names}")
     return names

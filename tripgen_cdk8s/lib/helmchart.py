@@ -197,6 +197,36 @@ def values_ref(key: str) -> str:
     return "(index .Values " + " ".join(f'"{p}"' for p in parts) + ")"
 
 
+def go_json(value: Any) -> str:
+    """``value`` as Go's ``json.Marshal`` writes it (Sprig's ``toJson``): sorted keys, no spaces,
+    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as ``\\u003c``...; other text as Python's JSON."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def config_checksum(config_map: Mapping[str, Any]) -> str:
+    """The ``checksum/config`` pod annotation of a workload reading ``config_map`` (its object):
+    sha256 of its ``data`` as :data:`CHECKSUM_TEMPLATE` computes it in Helm from the rendered
+    ConfigMap, so installed in another namespace (a ``data`` value embeds it) the pods roll."""
+    import hashlib
+
+    return hashlib.sha256(go_json(config_map.get("data")).encode()).hexdigest()
+
+
+CHECKSUM_TEMPLATE = '{{{{ (include (print $.Template.BasePath "/{file}") . | fromYaml).data | toJson | sha256sum | quote }}}}'
+"""The Go template of ``checksum/config``: the ConfigMap's template (``{file}``) rendered by this
+release, its ``data`` read back, serialised and hashed (the ``include ... | sha256sum`` idiom)."""
+
+
+def template_file_name(kind: str, name: str, kinds: list[str]) -> str:
+    """The template file of one object: ``<kind>.yaml`` when its kind occurs once in the chart
+    (``kinds``: every object's kind, lower-case), else ``<kind>-<name>.yaml``."""
+    kind = kind.lower()
+    return f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{name}.yaml"
+
+
 Body = Mapping[str, Any]
 
 
@@ -543,6 +573,14 @@ class HelmChart(cdk8s.Chart):
         elif isinstance(body, (list, tuple)):
             for i, value in enumerate(body):
                 self.bind_namespace_in(obj, value, (*prefix, i))
+
+    def bind_config_checksum(self, obj: Resource, path: Path, config_map: Resource, expected: str) -> None:
+        """Render the field at ``path`` of ``obj`` (a pod annotation) as the checksum Helm computes
+        from ``config_map`` as this release renders it (:data:`CHECKSUM_TEMPLATE`); ``expected`` is
+        :func:`config_checksum` of the synthesised ConfigMap, what Helm gives in the chart's own namespace."""
+        kinds = [r.kind.lower() for r in self.resources]
+        file = template_file_name(config_map.kind, config_map.name, kinds)
+        self.bind(obj, path, CHECKSUM_TEMPLATE.format(file=file), expected)
 
     def bind_value(self, obj: Resource, path: Path, key: str, expected: Any) -> None:
         """Bind the field at ``path`` to ``.Values.<key>`` (strings quoted, integers bare)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +9,7 @@ from typing import Any
 import constructs
 
 from ..errors import ConstructError, check_props
-from ..helmchart import HelmChart, Resource, embeds_namespace
+from ..helmchart import HelmChart, Resource, config_checksum, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
 from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
@@ -230,8 +228,7 @@ class MicroService(constructs.Construct):
     def config_checksum(self) -> str:
         """sha256 of the ConfigMap data as produced (after any JSON patch on it); the pod annotation
         that rolls pods on config change."""
-        data = self.config_map.to_json().get("data", {})
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        return config_checksum(self.config_map.to_json())
 
     # ------------------------------------------------------------------ synthesis
 
@@ -268,6 +265,10 @@ class MicroService(constructs.Construct):
             for key, attr in (("cpu", "cpu"), ("memory", "memory"), ("ephemeral-storage", "ephemeral_storage")):
                 chart.bind_value(dep, container + ("resources", side, key), f"resources.{side}.{key}",
                                  getattr(amounts, attr))
+        # last, once every construct has added its config: the checksum Helm computes from the rendered ConfigMap
+        chart.on_synth(lambda: chart.bind_config_checksum(
+            self.workload, ("spec", "template", "metadata", "annotations", "checksum/config"), self.config_map,
+            self.config_checksum()))
         if not self.autoscaled:
             v.add("replicaCount", p.replicas, "Number of replicas (the service is not autoscaled)", minimum=1)
             chart.bind_value(dep, ("spec", "replicas"), "replicaCount", p.replicas)
