@@ -101,11 +101,12 @@ def guard_values(charts: list[SynthesizedChart], g: Guardrails) -> None:
             if g.require_digest and digest in v.params:
                 p = v.params[digest]
                 v.params[digest] = dataclasses.replace(p, schema={**p.schema, "pattern": DIGEST_PATTERN},
-                                                       allowed="allowed with guardrails.require_digest: sha256:<64 hex digits>")
+                                                       allowed="guardrail require_digest: allowed: an image pinned by a digest "
+                                                       "(sha256:...)")
             elif g.immutable_image_tags:
                 pattern = f"^(?:{g.release_tag_pattern})"
-                v.rule(ValueCheck(key, "pattern", pattern, "allowed with guardrails.immutable_image_tags: a release tag "
-                                  f"matching {g.release_tag_pattern}, or a digest", unless=digest if digest in v.params else ""),
+                v.rule(ValueCheck(key, "pattern", pattern, "guardrail immutable_image_tags: allowed: a release tag "
+                                  f"matching {g.release_tag_pattern} or a digest", unless=digest if digest in v.params else ""),
                        (group, {"if": {"properties": {"digest": {"const": ""}}},
                                 "then": {"properties": {"tag": {"pattern": pattern}}}}))
 
