@@ -108,7 +108,10 @@ _NON_STRING = re.compile(r"""
 def reads_as_non_string(text: str) -> bool:
     """Whether ``text`` written as a plain YAML scalar could be read as another type by YAML 1.1,
     YAML 1.2 or Go's YAML libraries (Helm, Argo CD); the emitter quotes every such string."""
-    return text == "" or bool(_NON_STRING.fullmatch(text))
+    if text == "" or _NON_STRING.fullmatch(text):
+        return True
+    # Go's yaml.v2 drops every `_` of a scalar starting like a number before parsing it: `+_19` is 19
+    return text[0] in "+-.0123456789" and "_" in text and bool(_NON_STRING.fullmatch(text.replace("_", "")))
 
 
 
