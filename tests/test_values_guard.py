@@ -315,3 +315,12 @@ def test_the_committed_charts_checksums_differ_by_namespace(helm):
         return next(o for o in objs if o["kind"] == "Rollout")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
     assert checksum("tripgen-prod") != checksum("tripgen-canary")
+
+
+def test_require_digest_holds_at_install_time(helm):
+    chart = ROOT / "examples" / "newsletter" / "charts" / "live" / "api"
+    for skip in ([], ["--skip-schema-validation"]):
+        proc = helm_run(helm, "template", "api", str(chart), "--set", "image.digest=", *skip)
+        assert proc.returncode != 0 and "image.digest" in proc.stderr, proc.stderr
+    proc = helm_run(helm, "template", "api", str(chart), "--set", "image.digest=", "--skip-schema-validation")
+    assert "guardrail require_digest" in proc.stderr, proc.stderr

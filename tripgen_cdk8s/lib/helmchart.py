@@ -67,7 +67,7 @@ class ValueCheck:
         if self.kind == "enum":
             return None if value in self.arg else (value, self.allowed)
         bound = values.get(self.arg) if self.kind in ("at_least", "below") else self.arg
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (value, bound)):
+        if not (isinstance(value, int) and isinstance(bound, int)) or isinstance(value, bool) or isinstance(bound, bool):
             return None  # a value of the wrong type: its schema type reports it
         ok = {"minimum": value >= bound, "maximum": value <= bound, "at_least": value >= bound,
               "below": value < bound}[self.kind]
