@@ -324,3 +324,12 @@ def test_require_digest_holds_at_install_time(helm):
         assert proc.returncode != 0 and "image.digest" in proc.stderr, proc.stderr
     proc = helm_run(helm, "template", "api", str(chart), "--set", "image.digest=", "--skip-schema-validation")
     assert "guardrail require_digest" in proc.stderr, proc.stderr
+
+
+def test_release_set_with_a_number_like_tag_keeps_it_a_string(helm, project_copy):
+    proc = run_cli("release", "set", "trip-service", "--env", "dev", "--tag", "1234e56", cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    chart = project_copy / "charts" / "dev" / "trip-service"
+    assert yaml.safe_load((chart / "Chart.yaml").read_text())["appVersion"] == "1234e56"
+    assert "0 chart(s) failed" in run_helm(helm, "lint", "--strict", str(chart))
+    assert run_cli("synth", "--check", cwd=project_copy).returncode == 0
