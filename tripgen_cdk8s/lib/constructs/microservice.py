@@ -275,7 +275,7 @@ class MicroService(constructs.Construct):
         if self.analysis_template is not None:  # PromQL namespace matchers follow .Release.Namespace
             chart.bind_namespace_in(self.analysis_template, self._analysis_body()["spec"], ("spec",))
         # Config values that embed the namespace (the URLs of the services this one calls) follow
-        # the release namespace; the checksum stays that of the environment's own values.
+        # the release namespace, and so does the checksum Helm computes from the rendered ConfigMap.
         for key, value in sorted(self.config.items()):
             if embeds_namespace(value, self.namespace):
                 chart.bind_namespace(self.config_map, ("data", key), value)
