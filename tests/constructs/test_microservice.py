@@ -383,4 +383,5 @@ def test_values_are_declared_once_at_synthesis():
     chart.synthesize()
     assert list(chart.values.params)[:5] == ["image.registry", "image.repository", "image.tag", "image.digest",
                                              "image.pullPolicy"]
-    assert len(chart.values.bindings[("Deployment", "demo")]) == 1 + 1 + 6 + 1
+    # image, pullPolicy, 6 resources, replicas, the checksum/config annotation Helm computes
+    assert len(chart.values.bindings[("Deployment", "demo")]) == 1 + 1 + 6 + 1 + 1

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lib.errors import ConfigError
-from ..lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
+from ..lib.quantities import (
+    BYTES_ALLOWED,
+    CPU_ALLOWED,
+    byte_count,
+    cpu_millicores,
+    format_bytes,
+    format_millicores,
+    is_bytes,
+    is_cpu,
+)
 from .model import NodePool
 
 LONG_RUNNING = ("Deployment", "Rollout", "StatefulSet")
@@ -86,11 +95,20 @@ class CapacityReport:
                 f"{format_bytes(self.allocatable_memory_bytes)}")
 
 
-def _requests(pod_spec: dict[str, Any], key: str, parse: Callable[[str], int]) -> int:
+def _requests(pod_spec: dict[str, Any], key: str, parse: Callable[[str], int], where: str) -> int:
     """The pod's request of ``key``: its containers' sum (native sidecars included)."""
     containers = [*(pod_spec.get("containers") or []),
                   *(c for c in pod_spec.get("initContainers") or [] if c.get("restartPolicy") == "Always")]
-    return sum(parse(str(((c.get("resources") or {}).get("requests") or {}).get(key, "0"))) for c in containers)
+    total = 0
+    for c in containers:
+        value = ((c.get("resources") or {}).get("requests") or {}).get(key)
+        if value is None:
+            continue
+        if not (is_cpu if key == "cpu" else is_bytes)(value):
+            raise ConfigError(f"{where}.containers[{c.get('name')}].resources.requests.{key}", value,
+                              CPU_ALLOWED if key == "cpu" else BYTES_ALLOWED)
+        total += parse(value)
+    return total
 
 
 def capacity_report(objects: list[dict[str, Any]], pool: NodePool) -> CapacityReport:
@@ -112,8 +130,13 @@ def capacity_report(objects: list[dict[str, Any]], pool: NodePool) -> CapacityRe
         name = obj["metadata"]["name"]
         n = maxima.get((obj["kind"], name), int((obj.get("spec") or {}).get("replicas", 1)))
         pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-        rows.append(ServiceCapacity(name, n, n * _requests(pod, "cpu", cpu_millicores),
-                                    n * _requests(pod, "memory", byte_count)))
+        where = f"{obj['kind']}/{name} spec.template.spec"
+        rows.append(ServiceCapacity(name, n, n * _requests(pod, "cpu", cpu_millicores, where),
+                                    n * _requests(pod, "memory", byte_count, where)))
+    if not is_cpu(pool.allocatable_cpu):
+        raise ConfigError("node_pool.allocatable_cpu", pool.allocatable_cpu, CPU_ALLOWED)
+    if not is_bytes(pool.allocatable_memory):
+        raise ConfigError("node_pool.allocatable_memory", pool.allocatable_memory, BYTES_ALLOWED)
     return CapacityReport(tuple(rows), pool.max_nodes * cpu_millicores(pool.allocatable_cpu),
                           pool.max_nodes * byte_count(pool.allocatable_memory), blue_green)
 

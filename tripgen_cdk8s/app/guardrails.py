@@ -7,10 +7,12 @@ refuses the first one (exit 2) and ``validate`` lists them all.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from ..lib.helmchart import SynthesizedChart, ValueCheck
 from ..lib.validation import check_network_coverage
 from .model import Guardrails
 
@@ -72,6 +74,41 @@ def check_images(objs: list[Obj], g: Guardrails) -> list[str]:
                 errors.append(f"{_ref(obj)} {path}.image: invalid value {image!r}; guardrail immutable_image_tags: "
                               f"allowed: a release tag matching {g.release_tag_pattern} or a digest")
     return errors
+
+
+DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$"
+# Python constructs Go's RE2 (Helm's regexMatch and schema validator) does not have: a tag pattern is
+# checked by both, so it must mean the same to both.
+_NOT_RE2 = re.compile(r"\(\?[=!]|\(\?<[=!]|\(\?P=|\(\?>|\(\?\(|\\[1-9]|\\Z|[*+?}][+]")
+
+
+def portable_pattern_problem(pattern: str) -> str:
+    """Why ``pattern`` may not mean the same to Python and to Go's RE2 ('' when it does)."""
+    found = _NOT_RE2.search(pattern)
+    return f"{found.group()!r} (lookarounds, back-references, atomic groups, \\Z) has no Go RE2 equivalent" if found else ""
+
+
+def guard_values(charts: list[SynthesizedChart], g: Guardrails) -> None:
+    """Put the image guardrails into every chart's values, so the schema and the templates' install-time
+    checks refuse what synth refuses: with ``require_digest`` each ``*image.digest`` must be a digest;
+    with ``immutable_image_tags`` each ``*image.tag`` must match the release tag pattern unless its
+    digest is set (JSON schema ``if``/``then`` on the image object, and a ``fail`` in the templates)."""
+    for chart in (c for c in charts if c.is_helm):
+        v = chart.values
+        for key in [k for k in v.params if k == "image.tag" or k.endswith(".image.tag")]:
+            group = key.removesuffix(".tag")
+            digest = f"{group}.digest"
+            if g.require_digest and digest in v.params:
+                p = v.params[digest]
+                v.params[digest] = dataclasses.replace(p, schema={**p.schema, "pattern": DIGEST_PATTERN},
+                                                       allowed="guardrail require_digest: allowed: an image pinned by a digest "
+                                                       "(sha256:...)")
+            elif g.immutable_image_tags:
+                pattern = f"^(?:{g.release_tag_pattern})"
+                v.rule(ValueCheck(key, "pattern", pattern, "guardrail immutable_image_tags: allowed: a release tag "
+                                  f"matching {g.release_tag_pattern} or a digest", unless=digest if digest in v.params else ""),
+                       (group, {"if": {"properties": {"digest": {"const": ""}}},
+                                "then": {"properties": {"tag": {"pattern": pattern}}}}))
 
 
 def _scaler_of(objs: list[Obj], w: Obj) -> Obj | None:

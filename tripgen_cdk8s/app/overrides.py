@@ -9,6 +9,7 @@ supply its own ``Project.overrides`` instead (TripGen maps each key to a field o
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping
@@ -108,8 +109,10 @@ def apply_values(charts: list[SynthesizedChart], assignments: tuple[str, ...]) -
         value = _coerce(param, raw, where)
         error = next(iter(jsonschema.Draft7Validator(param.schema).iter_errors(value)), None)
         if error is not None:
+            if error.validator == "pattern" and param.allowed:
+                raise ConfigError(where, value, param.allowed)
             raise ConfigError(where, value, f"allowed: {error.message} (values.schema.json)")
-        params[key] = ValueParam(key, value, param.description, param.schema)
+        params[key] = dataclasses.replace(param, default=value)
         values = {k: p.default for k, p in params.items()}
         objects = {(o["kind"], o["metadata"]["name"]): o for o in chart.objects}
         for obj_key, bindings in chart.values.bindings.items():

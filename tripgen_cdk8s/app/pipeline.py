@@ -18,7 +18,7 @@ from typing import Any
 from ..lib.errors import ConfigError
 from ..lib.helmchart import SynthesizedChart
 from .capacity import CapacityReport, capacity_report, check_capacity
-from .guardrails import check_guardrails, check_ingress_routes
+from .guardrails import check_guardrails, check_ingress_routes, guard_values
 from .model import DNS_LABEL, Project
 
 
@@ -99,6 +99,11 @@ def validate_project(project: Project) -> None:
     except (re.error, TypeError) as exc:
         raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
                           f"allowed: a regular expression ({exc})") from None
+    from .guardrails import portable_pattern_problem
+
+    if problem := portable_pattern_problem(g.release_tag_pattern):
+        raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
+                          f"allowed: a regular expression Python and Go read alike (the chart templates check it): {problem}")
     if project.gitops is not None and project.gitops.chart_registry:
         from .publish import parse_registry
 
@@ -107,6 +112,15 @@ def validate_project(project: Project) -> None:
     if w is not None and not (len(w.schedule.split()) == 5 and w.opens_once_a_day()):
         raise ConfigError("gitops.sync_window.schedule", w.schedule, "allowed: a five-field schedule that opens once "
                           "a day (Argo CD opens the window at every match); SyncWindow.weekly(start, end, days, ...)")
+
+
+def check_values(charts: list[SynthesizedChart]) -> None:
+    """Every chart's values (the defaults, with this run's ``--set``) against the checks its templates
+    make at install time (the schema's patterns and bounds, the tag rule, min <= max, the PDB below the
+    minimum): the first broken one is a ConfigError worded as ``helm template`` words it."""
+    for chart in (c for c in charts if c.is_helm):
+        for key, value, allowed in chart.values.problems():
+            raise ConfigError(f"{chart.name}.{key}", value, allowed)
 
 
 def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
@@ -126,11 +140,12 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
         project = project.overrides(sets)
     validate_project(project)
     charts = build_charts(project)
+    guard_values(charts, project.guardrails)
     if sets and project.overrides is None:
         apply_values(charts, sets)
     try:
         # the releases file is checked on the committed config: a one-run --set image.tag is not a release
-        report, warnings = _check(project, None if sets else root, [o for c in charts for o in c.objects])
+        report, warnings = _check(project, None if sets else root, charts)
     except ConfigError as err:
         if not sets:
             raise
@@ -143,12 +158,15 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
     return EnvironmentSynthesis(project, charts, warnings, report)
 
 
-def _check(project: Project, root: Path | None, objects: list[dict[str, Any]]) -> tuple[CapacityReport | None, list[str]]:
-    """The environment-wide checks: invariants, dead routes, guardrails, capacity, releases."""
+def _check(project: Project, root: Path | None, charts: list[SynthesizedChart]) -> tuple[CapacityReport | None, list[str]]:
+    """The environment-wide checks: invariants, dead routes, guardrails, the values' install-time
+    checks, capacity, releases."""
+    objects = [o for c in charts for o in c.objects]
     problems = check_objects(project, objects)
     if problems:
         raise ConfigError(f"charts ({len(problems)} problem{'s' if len(problems) > 1 else ''})", problems[0],
                           "allowed: objects that hold the invariants and guardrails (`tripgen validate` lists all)")
+    check_values(charts)  # before the capacity figures parse the quantities
     warnings = list(project.warnings)
     report = None
     if project.node_pool is not None:

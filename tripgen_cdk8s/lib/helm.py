@@ -8,13 +8,14 @@ This module knows Helm, not any application: it turns a :class:`~tripgen_cdk8s.l
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
-from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam
+from .helmchart import RELEASE_NAMESPACE, Binding, ChartValues, ValueParam, template_file_name, values_ref
 from .labels import HELM_CHART, INSTANCE, LABEL_VALUE_TEMPLATE, MANAGED_BY, VERSION, chart_label, label_value
 
 PLACEHOLDER_PREFIX = "TRIPGENHELMBINDING"
@@ -63,7 +64,9 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
         goes the general way."""
         kind = type(data)
         if kind is str:
-            return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+            if "\n" in data:
+                return yaml.ScalarNode(_STR, data, style="|")
+            return yaml.ScalarNode(_STR, data, style="'" if reads_as_non_string(data) else None)
         if kind is dict:
             items = sorted(data.items()) if self.sort_keys else list(data.items())
             return yaml.MappingNode(_MAP, [(self.represent_data(k), self.represent_data(v)) for k, v in items],
@@ -83,6 +86,32 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
 
+# Plain scalars some YAML reader takes for something other than a string.  PyYAML's own resolver
+# (YAML 1.1) already makes the emitter quote most of them; these are the ones it reads as strings
+# but YAML 1.2 (core schema), Go's yaml.v2/v3 (Helm, Argo CD: strconv.ParseInt base 0 and
+# ParseFloat) or the rest of YAML 1.1 read as numbers, booleans, nulls or timestamps: `1234e56`,
+# `1e3`, `0o17`, `0x1F`, `0b101`, `1_000`, `.inf`, `+.NaN`, `12:30`, `2024-01-02`, `Yes`, `~`...
+_NON_STRING = re.compile(r"""
+    [-+]?(?:
+        [0-9][0-9_]*(?:\.[0-9_]*)?(?:e[-+]?[0-9_]+)?     # 1, 1_000, 1.5, 1e3, 1234e56, 1.e-2
+      | \.[0-9_]+(?:e[-+]?[0-9_]+)?                     # .5, .5e3
+      | 0b[01_]+ | 0o[0-7_]+                            # 0b101, 0o17
+      | 0x[0-9a-f_]*(?:\.[0-9a-f_]*)?(?:p[-+]?[0-9_]+)?  # 0x1F, 0x1p-2 (Go hex floats)
+      | [0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?          # 12:30, 190:20:30.15 (sexagesimal)
+      | \.?(?:inf|infinity|nan)                         # .inf, -.Inf, .NaN, inf
+    )
+  | y|n|yes|no|on|off|true|false|null|~|<<|=
+  | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt\s].*)?       # 2024-01-02, 2001-12-14t21:59:43.10-05:00
+""", re.VERBOSE | re.IGNORECASE)
+
+
+def reads_as_non_string(text: str) -> bool:
+    """Whether ``text`` written as a plain YAML scalar could be read as another type by YAML 1.1,
+    YAML 1.2 or Go's YAML libraries (Helm, Argo CD); the emitter quotes every such string."""
+    if text == "" or _NON_STRING.fullmatch(text):
+        return True
+    # Go's yaml.v2 drops every `_` of a scalar starting like a number before parsing it: `+_19` is 19
+    return text[0] in "+-.0123456789" and "_" in text and bool(_NON_STRING.fullmatch(text.replace("_", "")))
 
 
 
@@ -173,9 +202,7 @@ def render_template(obj: dict[str, Any], bindings: Iterable[Binding], labels: di
 def template_file_names(objects: list[dict[str, Any]]) -> list[str]:
     """``<kind>.yaml`` when the kind occurs once in the chart, else ``<kind>-<name>.yaml``."""
     kinds = [o["kind"].lower() for o in objects]
-    names = []
-    for o, kind in zip(objects, kinds, strict=True):
-        names.append(f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{o['metadata']['name']}.yaml")
+    names = [template_file_name(o["kind"], o["metadata"]["name"], kinds) for o in objects]
     if len(set(names)) != len(names):
         raise AssertionError(f"duplicate template names {names}")
     return names
@@ -238,11 +265,55 @@ def render_schema(values: ChartValues, title: str) -> str:
                 props[key] = node(child, f"{prefix}{key}.")
                 if f"{prefix}{key}" in values.groups:
                     props[key]["description"] = values.groups[f"{prefix}{key}"]
+                props[key].update(values.group_schemas.get(f"{prefix}{key}", {}))
         return {"type": "object", "properties": props, "required": list(tree), "additionalProperties": False}
 
     schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": title,
               **node(_tree(values.params.values()), "")}
     return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+# ---------------------------------------------------------------------------- install-time checks
+
+
+def _go_string(text: str) -> str:
+    """A Go string literal (JSON's escapes are Go's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_validate(values: ChartValues, prefix: str) -> str:
+    """``templates/_validate.tpl``: the named template ``<prefix>.validate``, which every template
+    of the chart includes first; it renders nothing, or ``fail`` s with the message synth gives
+    (``<key>: invalid value <v>; <allowed>``) for the first check the values break.  Helm checks
+    values.schema.json too, but ``--skip-schema-validation`` skips that; it cannot skip this."""
+    lines = ["{{/*",
+             "Install-time checks, generated by tripgen-cdk8s: the rules synth enforces on these values",
+             "(the schema's patterns and bounds, the image tag rule, the cross-field rules), so neither --set,",
+             "-f nor --skip-schema-validation installs what synth would refuse.",
+             "*/}}",
+             f'{{{{- define "{prefix}.validate" -}}}}']
+    for c in values.checks():
+        ref = values_ref(c.key)
+        shown = "'%v'" if c.kind in ("pattern", "enum") else "%v"
+        message = f"{c.key}: invalid value {shown}; " + c.allowed.replace("%", "%%").replace("{other}", "%v")
+        args = ref
+        if c.kind == "pattern":
+            cond = f"not (regexMatch {_go_string(c.arg)} (toString {ref}))"
+        elif c.kind == "enum":
+            cond = f"not (has (toString {ref}) (list {' '.join(_go_string(str(x)) for x in c.arg)}))"
+        elif c.kind in ("minimum", "maximum"):
+            cond = f"{'lt' if c.kind == 'minimum' else 'gt'} (int64 {ref}) {int(c.arg)}"
+        elif c.kind in ("at_least", "below"):
+            other = values_ref(c.arg)
+            cond = f"{'lt' if c.kind == 'at_least' else 'ge'} (int64 {ref}) (int64 {other})"
+            args = f"{ref} {other}"
+        else:
+            raise AssertionError(f"unknown check kind {c.kind}")
+        if c.unless:
+            cond = f"and (not {values_ref(c.unless)}) ({cond})"
+        lines += [f"{{{{- if {cond} }}}}", f"{{{{- fail (printf {_go_string(message)} {args}) }}}}", "{{- end }}"]
+    lines.append("{{- end -}}")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- chart files
@@ -269,11 +340,21 @@ def chart_files(chart: Any) -> dict[str, str]:
     files[".helmignore"] = HELMIGNORE
     files["values.yaml"] = render_values(chart.values)
     files["values.schema.json"] = render_schema(chart.values, f"{chart.name} values")
+    prefix = chart.helper_prefix or chart.name
     if any(p.key.startswith("image.") for p in chart.values.params.values()):
-        files["templates/_helpers.tpl"] = HELPERS.replace("PREFIX", chart.helper_prefix or chart.name)
-    for obj, name in zip(chart.objects, template_file_names(chart.objects), strict=True):
+        files["templates/_helpers.tpl"] = HELPERS.replace("PREFIX", prefix)
+    validate = ""
+    if chart.values.checks():
+        files["templates/_validate.tpl"] = render_validate(chart.values, prefix)
+        validate = f'{{{{- include "{prefix}.validate" . -}}}}\n'
+    names = template_file_names(chart.objects)
+    for obj, name in zip(chart.objects, names, strict=True):
         bindings = chart.values.bindings.get((obj["kind"], obj["metadata"]["name"]), [])
-        files[f"templates/{name}"] = render_template(obj, bindings, labels, chart.namespace)
+        text = render_template(obj, bindings, labels, chart.namespace)
+        for included in re.findall(r'\$\.Template\.BasePath "/([^"]+)"', text):
+            if included not in names:
+                raise AssertionError(f"{chart.name}/templates/{name} includes templates/{included}, which the chart lacks")
+        files[f"templates/{name}"] = validate + text
     files["templates/NOTES.txt"] = render_notes(chart)
     files["README.md"] = render_readme(chart)
     return files

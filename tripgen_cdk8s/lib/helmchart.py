@@ -27,12 +27,51 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class ValueParam:
-    """One Helm value: its dotted key, default, description and JSON schema."""
+    """One Helm value: its dotted key, default, description and JSON schema; ``allowed`` is how
+    an error names what its ``pattern`` accepts (``allowed: a CPU quantity such as 200m``)."""
 
     key: str
     default: Any
     description: str
     schema: dict[str, Any]
+    allowed: str = ""
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    """A rule on one Helm value that the chart's templates enforce at install time (``fail``),
+    whatever ``--set``, ``-f`` or ``--skip-schema-validation`` says, and synth checks the same way.
+
+    ``kind``: ``pattern`` (``arg`` a regular expression Python and Go read alike, searched in the
+    value as text), ``minimum`` / ``maximum`` (``arg`` an integer bound), ``enum`` (``arg`` the
+    allowed strings), ``at_least`` / ``below`` (``arg`` the key of another integer value).
+    ``allowed`` ends the message (``{other}`` becomes the other value); ``unless`` names a value
+    that, when not empty, turns the check off (an image digest wins over the tag).
+    The message, from synth and from ``helm template`` alike: ``<key>: invalid value <v>; <allowed>``.
+    """
+
+    key: str
+    kind: str
+    arg: Any
+    allowed: str
+    unless: str = ""
+
+    def problem(self, values: Mapping[str, Any]) -> tuple[Any, str] | None:
+        """(value, allowed) when ``values`` (dotted key -> value) break the check, else None."""
+        if self.unless and values.get(self.unless):
+            return None
+        value = values.get(self.key)
+        if self.kind == "pattern":
+            ok = isinstance(value, str) and "\n" not in value and re.search(self.arg, value) is not None
+            return None if ok else (value, self.allowed)
+        if self.kind == "enum":
+            return None if value in self.arg else (value, self.allowed)
+        bound = values.get(self.arg) if self.kind in ("at_least", "below") else self.arg
+        if not (isinstance(value, int) and isinstance(bound, int)) or isinstance(value, bool) or isinstance(bound, bool):
+            return None  # a value of the wrong type: its schema type reports it
+        ok = {"minimum": value >= bound, "maximum": value <= bound, "at_least": value >= bound,
+              "below": value < bound}[self.kind]
+        return None if ok else (value, self.allowed.replace("{other}", str(bound)))
 
 
 @dataclass(frozen=True)
@@ -53,21 +92,64 @@ class ChartValues:
     params: dict[str, ValueParam] = field(default_factory=dict)
     bindings: dict[tuple[str, str], list[Binding]] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
+    rules: list[ValueCheck] = field(default_factory=list)
+    group_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rule(self, check: ValueCheck, group_schema: tuple[str, dict[str, Any]] | None = None) -> None:
+        """Add a rule across values (beside the ones each value's schema implies), and optionally
+        the JSON schema keywords (``if``/``then``) that express it on the object ``group_schema[0]``."""
+        if check not in self.rules:
+            self.rules.append(check)
+        if group_schema is not None:
+            self.group_schemas.setdefault(group_schema[0], {}).update(group_schema[1])
+
+    def checks(self) -> list[ValueCheck]:
+        """Every install-time check: those each value's schema implies (pattern, integer bounds,
+        enum), then the rules across values, in declaration order."""
+        out: list[ValueCheck] = []
+        for p in self.params.values():
+            sch = p.schema
+            if "pattern" in sch:
+                out.append(ValueCheck(p.key, "pattern", sch["pattern"], p.allowed or f"allowed: a value matching {sch['pattern']}"))
+            if "enum" in sch:
+                out.append(ValueCheck(p.key, "enum", list(sch["enum"]), f"allowed: {', '.join(map(str, sch['enum']))}"))
+            if sch.get("type") == "integer":
+                if "minimum" in sch:
+                    out.append(ValueCheck(p.key, "minimum", sch["minimum"], f"allowed: at least {sch['minimum']}"))
+                if "maximum" in sch:
+                    out.append(ValueCheck(p.key, "maximum", sch["maximum"], f"allowed: at most {sch['maximum']}"))
+        return [*out, *self.rules]
+
+    def current(self) -> dict[str, Any]:
+        """Dotted key -> value (the defaults, with any ``--set`` applied)."""
+        return {k: p.default for k, p in self.params.items()}
+
+    def problems(self) -> list[tuple[str, Any, str]]:
+        """(key, value, allowed) of every check the current values break."""
+        values = self.current()
+        out = []
+        for c in self.checks():
+            found = c.problem(values)
+            if found is not None:
+                out.append((c.key, *found))
+        return out
 
     def describe(self, group: str, description: str) -> None:
         """Describe the value group ``group`` (``image``, ``resources.limits``): the comment above it
         in values.yaml and its description in the schema."""
         self.groups[group] = description
 
-    def add(self, key: str, default: Any, description: str, **schema: Any) -> Any:
-        """Declare the value ``key``; returns ``default`` so callers can use it inline."""
+    def add(self, key: str, default: Any, description: str, *, allowed: str = "", **schema: Any) -> Any:
+        """Declare the value ``key``; returns ``default`` so callers can use it inline.  ``schema``
+        is its JSON schema (``pattern``, ``minimum``...: the templates enforce these too); ``allowed``
+        how an error names what its pattern accepts."""
         if key in self.params and self.params[key].default != default:
             raise ConfigError(f"values.{key}", default, f"one default per value: {key} declared twice with different "
                               f"defaults ({self.params[key].default!r} first); give the second workload its own "
                               "values_key, or put it in its own chart")
         if "type" not in schema:
             schema["type"] = _json_type(default)
-        self.params[key] = ValueParam(key, default, description, schema)
+        self.params[key] = ValueParam(key, default, description, schema, allowed)
         return default
 
 
@@ -113,6 +195,36 @@ def values_ref(key: str) -> str:
     if all(p.isidentifier() for p in parts):
         return ".Values." + key
     return "(index .Values " + " ".join(f'"{p}"' for p in parts) + ")"
+
+
+def go_json(value: Any) -> str:
+    """``value`` as Go's ``json.Marshal`` writes it (Sprig's ``toJson``): sorted keys, no spaces,
+    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as ``\\u003c``...; other text as Python's JSON."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def config_checksum(config_map: Mapping[str, Any]) -> str:
+    """The ``checksum/config`` pod annotation of a workload reading ``config_map`` (its object):
+    sha256 of its ``data`` as :data:`CHECKSUM_TEMPLATE` computes it in Helm from the rendered
+    ConfigMap, so installed in another namespace (a ``data`` value embeds it) the pods roll."""
+    import hashlib
+
+    return hashlib.sha256(go_json(config_map.get("data")).encode()).hexdigest()
+
+
+CHECKSUM_TEMPLATE = '{{{{ (include (print $.Template.BasePath "/{file}") . | fromYaml).data | toJson | sha256sum | quote }}}}'
+"""The Go template of ``checksum/config``: the ConfigMap's template (``{file}``) rendered by this
+release, its ``data`` read back, serialised and hashed (the ``include ... | sha256sum`` idiom)."""
+
+
+def template_file_name(kind: str, name: str, kinds: list[str]) -> str:
+    """The template file of one object: ``<kind>.yaml`` when its kind occurs once in the chart
+    (``kinds``: every object's kind, lower-case), else ``<kind>-<name>.yaml``."""
+    kind = kind.lower()
+    return f"{kind}.yaml" if kinds.count(kind) == 1 else f"{kind}-{name}.yaml"
 
 
 Body = Mapping[str, Any]
@@ -461,6 +573,14 @@ class HelmChart(cdk8s.Chart):
         elif isinstance(body, (list, tuple)):
             for i, value in enumerate(body):
                 self.bind_namespace_in(obj, value, (*prefix, i))
+
+    def bind_config_checksum(self, obj: Resource, path: Path, config_map: Resource, expected: str) -> None:
+        """Render the field at ``path`` of ``obj`` (a pod annotation) as the checksum Helm computes
+        from ``config_map`` as this release renders it (:data:`CHECKSUM_TEMPLATE`); ``expected`` is
+        :func:`config_checksum` of the synthesised ConfigMap, what Helm gives in the chart's own namespace."""
+        kinds = [r.kind.lower() for r in self.resources]
+        file = template_file_name(config_map.kind, config_map.name, kinds)
+        self.bind(obj, path, CHECKSUM_TEMPLATE.format(file=file), expected)
 
     def bind_value(self, obj: Resource, path: Path, key: str, expected: Any) -> None:
         """Bind the field at ``path`` to ``.Values.<key>`` (strings quoted, integers bare)."""

@@ -1,24 +1,38 @@
-"""Kubernetes resource quantities: parsing for checks, strict formats for config validation."""
+"""Kubernetes resource quantities: parsing for checks, strict formats for config validation.
+
+The formats are regular expressions both Python and Go (RE2, Helm's ``regexMatch`` and its JSON
+schema validator) read the same way, so synth, ``values.schema.json`` and the chart templates
+accept exactly the same quantities; digits are bounded (at most 15 before the unit), so no value
+is too large to parse or to reason about.
+"""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
-_CPU = re.compile(r"^(?:[0-9]+m|[0-9]+(?:\.[0-9]{1,3})?)$")
-_BYTES = re.compile(r"^[0-9]+(?:Ki|Mi|Gi|Ti)$")
+CPU_PATTERN = (r"^(?:[1-9][0-9]{0,14}m|[1-9][0-9]{0,14}(?:\.[0-9]{1,3})?"
+               r"|0\.(?:[1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$")
+"""A non-zero CPU quantity: millicores (``200m``) or cores with at most 3 decimals (``2``, ``1.5``, ``0.25``)."""
+BYTES_PATTERN = r"^[1-9][0-9]{0,14}(?:Ki|Mi|Gi|Ti)$"
+"""A non-zero byte quantity with a binary suffix (``512Mi``, ``2Gi``)."""
+CPU_ALLOWED = "allowed: a CPU quantity such as 200m, 1 or 1.5"
+BYTES_ALLOWED = "allowed: a binary quantity such as 512Mi or 2Gi"
+
+_CPU = re.compile(CPU_PATTERN)
+_BYTES = re.compile(BYTES_PATTERN)
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
 def is_cpu(value: object) -> bool:
     """True for a CPU quantity such as ``200m``, ``2`` or ``1.5`` (and not zero)."""
-    return isinstance(value, str) and bool(_CPU.match(value)) and cpu_millicores(value) > 0
+    return isinstance(value, str) and "\n" not in value and bool(_CPU.match(value))
 
 
 def is_bytes(value: object) -> bool:
     """True for a binary-suffixed byte quantity such as ``512Mi`` or ``2Gi`` (and not zero)."""
-    return isinstance(value, str) and bool(_BYTES.match(value)) and byte_count(value) > 0
+    return isinstance(value, str) and "\n" not in value and bool(_BYTES.match(value))
 
 
 def cpu_millicores(value: str) -> int:

@@ -12,6 +12,7 @@ import yaml
 
 from ..constructs.microservice import MicroService
 from ..errors import check_props
+from ..helm import reads_as_non_string
 from ..helmchart import HelmChart, Resource
 from ..model import IpBlock, SecretFile
 
@@ -30,7 +31,8 @@ class _ParameterDumper(yaml.SafeDumper):
 
 
 _ParameterDumper.add_representer(
-    str, lambda d, data: d.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None))
+    str, lambda d, data: d.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data
+                                            else "'" if reads_as_non_string(data) else None))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import constructs
 
 from ..errors import ConstructError, check_props
-from ..helmchart import HelmChart, Resource
+from ..helmchart import HelmChart, Resource, ValueCheck
 from ..model import HorizontalScaling, KedaScaling
 
 
@@ -115,6 +115,8 @@ class AutoscaledService(constructs.Construct):
         v.describe("autoscaling", "Horizontal autoscaling (HPA or KEDA ScaledObject, exactly one per workload)")
         v.add("autoscaling.minReplicas", sc.min_replicas, "Minimum number of replicas", minimum=min(1, sc.min_replicas))
         v.add("autoscaling.maxReplicas", sc.max_replicas, "Maximum number of replicas", minimum=1)
+        v.rule(ValueCheck("autoscaling.maxReplicas", "at_least", "autoscaling.minReplicas",
+                          "allowed: at least min_replicas ({other})"))
         if sc.cpu_utilization is not None:
             v.add("autoscaling.targetCPUUtilizationPercentage", sc.cpu_utilization,
                   "Target average CPU utilisation (percent of requests)", minimum=1, maximum=100)
@@ -129,6 +131,8 @@ class AutoscaledService(constructs.Construct):
             else:
                 v.add("podDisruptionBudget.minAvailable", p.min_available,
                       "Minimum available pods during voluntary disruptions (below autoscaling.minReplicas)", minimum=0)
+                v.rule(ValueCheck("podDisruptionBudget.minAvailable", "below", "autoscaling.minReplicas",
+                                  "allowed: below the minimum replicas ({other}), otherwise node drains block"))
         s = self.scaler
         resources = [(k, t) for k, t in (("CPU", sc.cpu_utilization), ("Memory", sc.memory_utilization)) if t is not None]
         if isinstance(sc, HorizontalScaling):

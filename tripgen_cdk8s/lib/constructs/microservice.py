@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +9,10 @@ from typing import Any
 import constructs
 
 from ..errors import ConstructError, check_props
-from ..helmchart import HelmChart, Resource, embeds_namespace
+from ..helmchart import HelmChart, Resource, config_checksum, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
+from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
 from .connections import Connectable, Connections
 from .pod import Container, EnvFrom, EnvValue, env_json, extra_containers, extra_volumes
 from .scheduling import Scheduling
@@ -229,8 +228,7 @@ class MicroService(constructs.Construct):
     def config_checksum(self) -> str:
         """sha256 of the ConfigMap data as produced (after any JSON patch on it); the pod annotation
         that rolls pods on config change."""
-        data = self.config_map.to_json().get("data", {})
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        return config_checksum(self.config_map.to_json())
 
     # ------------------------------------------------------------------ synthesis
 
@@ -251,10 +249,12 @@ class MicroService(constructs.Construct):
               enum=["Always", "IfNotPresent", "Never"])
         for side in ("requests", "limits"):
             amounts = getattr(p.resources, side)
-            v.add(f"resources.{side}.cpu", amounts.cpu, f"CPU {side} of the container")
-            v.add(f"resources.{side}.memory", amounts.memory, f"Memory {side} of the container")
+            v.add(f"resources.{side}.cpu", amounts.cpu, f"CPU {side} of the container", pattern=CPU_PATTERN,
+                  allowed=CPU_ALLOWED)
+            v.add(f"resources.{side}.memory", amounts.memory, f"Memory {side} of the container", pattern=BYTES_PATTERN,
+                  allowed=BYTES_ALLOWED)
             v.add(f"resources.{side}.ephemeral-storage", amounts.ephemeral_storage,
-                  f"Ephemeral storage {side} of the container")
+                  f"Ephemeral storage {side} of the container", pattern=BYTES_PATTERN, allowed=BYTES_ALLOWED)
         dep = self.workload
         container: tuple[str | int, ...] = ("spec", "template", "spec", "containers", 0)
         chart.bind(dep, container + ("image",), f'{{{{ include "{chart.helper_prefix}.image" . | quote }}}}',
@@ -265,13 +265,17 @@ class MicroService(constructs.Construct):
             for key, attr in (("cpu", "cpu"), ("memory", "memory"), ("ephemeral-storage", "ephemeral_storage")):
                 chart.bind_value(dep, container + ("resources", side, key), f"resources.{side}.{key}",
                                  getattr(amounts, attr))
+        # last, once every construct has added its config: the checksum Helm computes from the rendered ConfigMap
+        chart.on_synth(lambda: chart.bind_config_checksum(
+            self.workload, ("spec", "template", "metadata", "annotations", "checksum/config"), self.config_map,
+            self.config_checksum()))
         if not self.autoscaled:
             v.add("replicaCount", p.replicas, "Number of replicas (the service is not autoscaled)", minimum=1)
             chart.bind_value(dep, ("spec", "replicas"), "replicaCount", p.replicas)
         if self.analysis_template is not None:  # PromQL namespace matchers follow .Release.Namespace
             chart.bind_namespace_in(self.analysis_template, self._analysis_body()["spec"], ("spec",))
         # Config values that embed the namespace (the URLs of the services this one calls) follow
-        # the release namespace; the checksum stays that of the environment's own values.
+        # the release namespace, and so does the checksum Helm computes from the rendered ConfigMap.
         for key, value in sorted(self.config.items()):
             if embeds_namespace(value, self.namespace):
                 chart.bind_namespace(self.config_map, ("data", key), value)

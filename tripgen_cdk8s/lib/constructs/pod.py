@@ -15,6 +15,7 @@ from typing import Any
 
 from ..helmchart import HelmChart, Path, Resource, values_ref
 from ..model import Image, ResourceAmounts, Resources
+from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
 
 UID = 10001
 """The default UID and GID of every container (``run_as_user``)."""
@@ -285,6 +286,8 @@ def declare_container_values(chart: HelmChart, obj: Resource, container: Path, p
     for side in ("requests", "limits"):
         a: ResourceAmounts = getattr(resources, side)
         for key, value in (("cpu", a.cpu), ("memory", a.memory), ("ephemeral-storage", a.ephemeral_storage)):
-            v.add(f"{prefix}.resources.{side}.{key}", value, f"{key} {side} of the container")
+            pattern, allowed = (CPU_PATTERN, CPU_ALLOWED) if key == "cpu" else (BYTES_PATTERN, BYTES_ALLOWED)
+            v.add(f"{prefix}.resources.{side}.{key}", value, f"{key} {side} of the container", pattern=pattern,
+                  allowed=allowed)
             chart.bind_value(obj, (*container, "resources", side, key), f"{prefix}.resources.{side}.{key}", value)
 

@@ -8,8 +8,6 @@ Not exported as a construct of its own: subclasses produce the workload object a
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import constructs
 
 from ..errors import ConstructError, check_props
-from ..helmchart import HelmChart, Path, Resource, embeds_namespace
+from ..helmchart import HelmChart, Path, Resource, config_checksum, embeds_namespace
 from ..labels import NAME, selector_labels, standard_labels
 from ..model import Image, Resources
 from .connections import Connectable, Connections
@@ -190,8 +188,7 @@ class PodWorkload(constructs.Construct):
 
     def config_checksum(self) -> str:
         """sha256 of the ConfigMap's data as produced (after any JSON patch on it)."""
-        data = self.config_map.to_json().get("data", {})
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        return config_checksum(self.config_map.to_json())
 
     # ------------------------------------------------------------------ synthesis
 
@@ -199,6 +196,10 @@ class PodWorkload(constructs.Construct):
         chart = self.helm_chart
         declare_container_values(chart, self.workload, self.CONTAINER, self.values_key, self.props.image,
                                  self.props.resources, f"{self.KIND} {self.name}")
+        # last, once every construct has added its config: the checksum Helm computes from the rendered ConfigMap
+        chart.on_synth(lambda: chart.bind_config_checksum(
+            self.workload, (*self.CONTAINER[:-3], "metadata", "annotations", "checksum/config"), self.config_map,
+            self.config_checksum()))
         for key, value in sorted(self.config.items()):
             if embeds_namespace(value, self.namespace):
                 chart.bind_namespace(self.config_map, ("data", key), value)
