@@ -136,11 +136,37 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
             raise
         # a value set for this run broke a rule across objects: say which run's values did it
         raise ConfigError(f"--set {' '.join(sets)}: {err.field}", err.value, err.allowed) from None
+    charts = _versioned(project, root, charts)
     if project.gitops is not None:
         from .gitops import gitops_chart
 
         charts = [*charts, gitops_chart(project, charts)]
     return EnvironmentSynthesis(project, charts, warnings, report)
+
+
+def _versioned(project: Project, root: Path | None, charts: list[SynthesizedChart]) -> list[SynthesizedChart]:
+    """Each chart with the project's Chart.yaml metadata (unless it has its own), its content digest
+    and its version: the committed chart's in ``root/charts/<env>/`` when the content is the same,
+    its patch bumped when not (see :func:`tripgen_cdk8s.lib.helm.next_version`)."""
+    import yaml
+
+    from ..lib.helm import versioned
+    from ..lib.writer import read_owned
+
+    out = []
+    for chart in charts:
+        if chart.metadata is None and project.chart_metadata is not None:
+            chart = dataclasses.replace(chart, metadata=project.chart_metadata)
+        committed = None
+        if root is not None:
+            text = read_owned(root / "charts" / project.name, f"{chart.name}/Chart.yaml")
+            try:
+                parsed = yaml.safe_load(text) if text is not None else None
+            except yaml.YAMLError:
+                parsed = None
+            committed = parsed if isinstance(parsed, dict) else None
+        out.append(versioned(chart, committed))
+    return out
 
 
 def _check(project: Project, root: Path | None, objects: list[dict[str, Any]]) -> tuple[CapacityReport | None, list[str]]:
@@ -178,6 +204,18 @@ def files(synthesis: EnvironmentSynthesis) -> dict[str, str]:
         out["README.md"] = topology.environment_readme(
             p.name, synthesis.objects, synthesis.capacity, p.namespace or helm_charts[0].namespace,
             title=p.description or app_name(p, helm_charts))
+    return out
+
+
+def committed_files(synthesis: EnvironmentSynthesis, root: Path) -> dict[str, str]:
+    """Every file ``synth`` commits in ``charts/<env>/``: :func:`files` plus the rendered-object
+    snapshot of each chart (``.rendered/<chart>.yaml``, rendered with helm: $TRIPGEN_HELM, the
+    project's .tools/bin/helm, else helm on PATH; UsageError when there is none)."""
+    from ..lib.rendered import render_environment
+    from ..lib.validation import find_helm
+
+    out = files(synthesis)
+    out.update(render_environment(find_helm(root), synthesis.name, out, synthesis.charts))
     return out
 
 
