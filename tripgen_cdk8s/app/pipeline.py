@@ -117,9 +117,11 @@ def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
     return [*check_invariants(objects), *check_ingress_routes(objects), *check_guardrails(objects, project.guardrails)]
 
 
-def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...] = ()) -> EnvironmentSynthesis:
+def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...] = (),
+               charts_dir: Path | None = None) -> EnvironmentSynthesis:
     """Synthesise ``project`` (with ``--set`` overrides): checked charts, or ConfigError.  With the
-    project directory ``root``, an ``overlays/<env>/releases.yaml`` must be what the charts run."""
+    project directory ``root``, an ``overlays/<env>/releases.yaml`` must be what the charts run.
+    Chart versions follow the committed charts in ``charts_dir`` (default ``root/charts``)."""
     from .overrides import apply_values
 
     if sets and project.overrides is not None:
@@ -136,7 +138,9 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
             raise
         # a value set for this run broke a rule across objects: say which run's values did it
         raise ConfigError(f"--set {' '.join(sets)}: {err.field}", err.value, err.allowed) from None
-    charts = _versioned(project, root, charts)
+    if charts_dir is None and root is not None:
+        charts_dir = root / "charts"
+    charts = _versioned(project, charts_dir, charts)
     if project.gitops is not None:
         from .gitops import gitops_chart
 
@@ -144,9 +148,9 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
     return EnvironmentSynthesis(project, charts, warnings, report)
 
 
-def _versioned(project: Project, root: Path | None, charts: list[SynthesizedChart]) -> list[SynthesizedChart]:
+def _versioned(project: Project, charts_dir: Path | None, charts: list[SynthesizedChart]) -> list[SynthesizedChart]:
     """Each chart with the project's Chart.yaml metadata (unless it has its own), its content digest
-    and its version: the committed chart's in ``root/charts/<env>/`` when the content is the same,
+    and its version: the committed chart's in ``charts_dir/<env>/`` when the content is the same,
     its patch bumped when not (see :func:`tripgen_cdk8s.lib.helm.next_version`)."""
     import yaml
 
@@ -158,8 +162,8 @@ def _versioned(project: Project, root: Path | None, charts: list[SynthesizedChar
         if chart.metadata is None and project.chart_metadata is not None:
             chart = dataclasses.replace(chart, metadata=project.chart_metadata)
         committed = None
-        if root is not None:
-            text = read_owned(root / "charts" / project.name, f"{chart.name}/Chart.yaml")
+        if charts_dir is not None:
+            text = read_owned(charts_dir / project.name, f"{chart.name}/Chart.yaml")
             try:
                 parsed = yaml.safe_load(text) if text is not None else None
             except yaml.YAMLError:
