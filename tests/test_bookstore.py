@@ -38,7 +38,8 @@ CHARTS_DIR = EXAMPLE / "charts" / "prod"
 NAMESPACE = "bookstore"
 CHART_NAMES = ("bookstore-platform", "catalog", "orders")
 NAME = "app.kubernetes.io/name"
-RUN_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+RUN_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1",
+           "TRIPGEN_HELM": str(HELM)}  # synth renders the snapshots with helm
 
 
 # ---------------------------------------------------------------------------- the installed package
@@ -102,17 +103,21 @@ def test_the_package_comes_from_the_temporary_venv_not_the_checkout(installed, t
     assert (installed / "tripgen").is_file()
 
 
-def _example_copy(dst: Path) -> Path:
-    """The example without its charts, outside the checkout."""
-    shutil.copytree(EXAMPLE, dst, ignore=shutil.ignore_patterns("charts", "__pycache__"))
-    assert not (dst / "charts").exists()
+def _example_copy(dst: Path, charts: bool = False) -> Path:
+    """The example outside the checkout, without its charts (or with them: the chart versions move
+    with the content against the committed charts, so only a synth over them reproduces them)."""
+    shutil.copytree(EXAMPLE, dst, ignore=shutil.ignore_patterns("__pycache__", *(() if charts else ("charts",))))
+    assert (dst / "charts").exists() == charts
     return dst
 
 
 @pytest.fixture(scope="module")
 def synthesised_copy(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the example after the installed ``tripgen synth`` ran in it."""
-    copy = _example_copy(tmp_path_factory.mktemp("example") / "bookstore")
+    """A copy of the example, its charts included, after the installed ``tripgen synth`` rewrote them."""
+    copy = _example_copy(tmp_path_factory.mktemp("example") / "bookstore", charts=True)
+    for path in (copy / "charts" / "prod").rglob("*"):
+        if path.is_file() and path.name != ".tripgen-files" and path.name != "Chart.yaml":
+            path.write_text("stale\n", encoding="utf-8")  # synth must write every file again, not keep it
     proc = _run([str(installed / "tripgen"), "synth"], copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for chart in CHART_NAMES:
@@ -124,7 +129,7 @@ def test_synth_from_the_installed_package_gives_exactly_the_committed_charts(syn
     generated = tree_bytes(synthesised_copy / "charts")
     committed = tree_bytes(EXAMPLE / "charts")
     assert sorted(generated) == sorted(committed)
-    assert {p.split("/")[1] for p in committed if p.count("/") > 1} == {*CHART_NAMES, "argocd"}
+    assert {p.split("/")[1] for p in committed if p.count("/") > 1} == {*CHART_NAMES, "argocd", ".rendered"}
     for path in committed:
         assert generated[path] == committed[path], f"{path} differs: run `tripgen synth` in examples/bookstore"
 
@@ -189,7 +194,7 @@ def synthesis():  # type: ignore[no-untyped-def]
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return synthesize(module.config)
+    return synthesize(module.config, EXAMPLE)  # the chart versions follow the committed charts
 
 
 def chart_objects(chart: str) -> list[dict]:
@@ -221,7 +226,7 @@ def key(o: dict) -> tuple[str, str]:
 
 def test_the_example_has_exactly_its_three_charts_and_its_argocd_manifests():
     assert [c.name for c in synthesis().helm_charts] == list(CHART_NAMES)
-    assert sorted(p.name for p in CHARTS_DIR.iterdir() if p.is_dir()) == sorted([*CHART_NAMES, "argocd"])
+    assert sorted(p.name for p in CHARTS_DIR.iterdir() if p.is_dir()) == sorted([*CHART_NAMES, "argocd", ".rendered"])
     apps = sorted(p.name for p in (CHARTS_DIR / "argocd" / "applications").iterdir())
     assert apps == sorted(f"{c}.yaml" for c in CHART_NAMES)
     bootstrap = list(yaml.safe_load_all((CHARTS_DIR / "argocd" / "bootstrap.yaml").read_text()))
