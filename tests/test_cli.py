@@ -38,12 +38,20 @@ def test_synth_writes_one_line_per_chart_without_banner_and_is_deterministic(pro
     lines = proc.stdout.splitlines()
     charts = list((ROOT / "charts").glob("*/*/Chart.yaml")) + list((ROOT / "charts").glob("*/argocd"))
     assert len(lines) == len(charts) >= 12
-    assert all(line.startswith("wrote charts/") for line in lines)
+    assert all(line.startswith("unchanged charts/") for line in lines), lines  # nothing to write: says so
     assert proc.stderr == ""
     first = tree_bytes(project_copy / "charts")
     assert first == tree_bytes(ROOT / "charts")
     assert run_cli("synth", cwd=project_copy).returncode == 0
     assert tree_bytes(project_copy / "charts") == first
+
+
+def test_synth_says_wrote_only_for_the_charts_that_changed(project_copy):
+    proc = run_cli("synth", "--env", "prod", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    wrote = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("wrote ")]
+    assert wrote == ["charts/prod/trip-service"], proc.stdout
+    assert sum(line.startswith("unchanged charts/prod/") for line in proc.stdout.splitlines()) >= 5
 
 
 def test_synth_removes_the_files_it_generated_before_and_no_longer_generates(project_copy):
