@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import ROOT, run_cli, tree_bytes
 
@@ -47,7 +48,9 @@ def test_synth_writes_one_line_per_chart_without_banner_and_is_deterministic(pro
 
 
 def test_synth_says_wrote_only_for_the_charts_that_changed(project_copy):
-    proc = run_cli("synth", "--env", "prod", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=project_copy)
+    values = yaml.safe_load((project_copy / "charts" / "prod" / "trip-service" / "values.yaml").read_text(encoding="utf-8"))
+    other = values["autoscaling"]["maxReplicas"] + 1  # a value the committed chart does not have
+    proc = run_cli("synth", "--env", "prod", "--set", f"trip-service.autoscaling.maxReplicas={other}", cwd=project_copy)
     assert proc.returncode == 0, proc.stderr
     wrote = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("wrote ")]
     assert wrote == ["charts/prod/trip-service"], proc.stdout
