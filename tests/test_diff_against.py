@@ -69,8 +69,15 @@ def test_a_changed_hpa_bound_shows_the_object_the_path_and_both_values(repo):
         assert text.startswith("## tripgen diff against `main`\n")
         assert "| env | change | kind | namespace | name | fields |" in text
         assert "| prod | changed | HorizontalPodAutoscaler | tripgen-prod | trip-service | 1 |" in text
-        assert "### prod: changed HorizontalPodAutoscaler `tripgen-prod/trip-service`" in text
+        assert ("<details open><summary>prod: changed HorizontalPodAutoscaler <code>tripgen-prod/trip-service</code>: "
+                "1 field(s)</summary>") in text
         assert "```diff\n@@ spec.maxReplicas @@\n- 15\n+ 12\n```" in text
+        # acceptance (issue 20): a one-number change gives a comment under 2 KB that names the HPA field and the
+        # dashboard panel the bound moves, as parsed JSON, not a 17 KB string
+        assert len(text.encode()) < 2048, len(text.encode())
+        assert ('@@ data["tripgen-prod-trip-service.json"].panels[title=Replicas].fieldConfig.defaults.max @@\n'
+                "- 15.0\n+ 12.0\n") in text
+        assert "destructive" not in text
     finally:
         cfg.write_text(before_cfg)
 
@@ -84,7 +91,7 @@ def test_a_committed_change_against_an_older_commit(repo):
         proc = run_cli("diff", "--against", base, cwd=repo)
         assert proc.returncode == 1, proc.stderr
         assert "dev: ~ Deployment tripgen-dev/ai-service" in proc.stdout
-        assert ('spec.template.spec.containers[0].image: "acrtrpgendev.azurecr.io/ai-service:v1.2.0" -> '
+        assert ('spec.template.spec.containers[name=ai-service].image: "acrtrpgendev.azurecr.io/ai-service:v1.2.0" -> '
                 '"acrtrpgendev.azurecr.io/ai-service:v1.3.0"') in proc.stdout
         assert "prod:" not in proc.stdout
         assert run_cli("diff", "--against", "HEAD", cwd=repo).returncode == 0
@@ -107,8 +114,48 @@ def test_outside_a_git_repository_exits_2(project_copy):
 
 def test_without_against_the_file_diff_is_kept(repo):
     assert run_cli("diff", cwd=repo).returncode == 0
-    assert run_cli("diff", "--against", "main", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=repo).returncode == 2
     assert run_cli("diff", "--format", "markdown", cwd=repo).returncode == 2
+    assert run_cli("diff", "--object", "Deployment/x", cwd=repo).returncode == 2
+
+
+def test_set_applies_to_the_working_tree_side(repo):
+    """`diff --against REF --set K=V`: what the override would change against REF (it used to be refused)."""
+    proc = run_cli("diff", "--against", "main", "--set", "trip-service.autoscaling.maxReplicas=12", cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    assert "prod: ~ HorizontalPodAutoscaler tripgen-prod/trip-service\n    spec.maxReplicas: 15 -> 12\n" in proc.stdout
+    # a key no environment has is the one-line error synth gives
+    bad = run_cli("diff", "--against", "main", "--set", "trip-service.autoscaling.nope=1", cwd=repo)
+    assert bad.returncode == 2 and "unknown values key" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stderr.count("\n") == 1
+
+
+def test_object_filter_shows_only_the_named_objects(repo):
+    proc = run_cli("diff", "--against", "main", "--env", "prod", "--set", "trip-service.autoscaling.maxReplicas=12",
+                   "--object", "HorizontalPodAutoscaler/trip-service", cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ("prod: ~ HorizontalPodAutoscaler tripgen-prod/trip-service\n    spec.maxReplicas: 15 -> 12\n"
+                           "1 object(s) differ from main: 1 changed, 0 added, 0 removed\n")
+    bad = run_cli("diff", "--against", "main", "--object", "trip-service", cwd=repo)
+    assert bad.returncode == 2
+    assert bad.stderr == "error: --object: expected KIND/NAME (e.g. Deployment/trip-service), got 'trip-service'\n"
+
+
+def test_an_absolute_charts_path_prints_clean_file_names(repo, tmp_path):
+    """`diff --charts /abs/path` used to print `a//abs/path/...`."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    proc = run_cli("diff", "--project", str(repo), "--charts", str(repo / "charts"), "--env", "prod",
+                   "--set", "trip-service.autoscaling.maxReplicas=12", cwd=outside)
+    assert proc.returncode == 1, proc.stderr
+    values = f"{repo}/charts/prod/trip-service/values.yaml"
+    assert f"--- {values}\n+++ {values}\n" in proc.stdout
+    assert "//" not in proc.stdout.replace("https://", "")
+    inside = run_cli("diff", "--charts", "charts", "--env", "prod", "--set", "trip-service.autoscaling.maxReplicas=12",
+                     cwd=repo)
+    assert "--- a/charts/prod/trip-service/values.yaml\n+++ b/charts/prod/trip-service/values.yaml\n" in inside.stdout
+    below = run_cli("diff", "--project", "..", "--charts", "../charts", "--env", "prod",
+                    "--set", "trip-service.autoscaling.maxReplicas=12", cwd=repo / "overlays")
+    assert f"--- {values}\n" in below.stdout and "a/../" not in below.stdout
 
 
 def test_compare_reports_added_removed_and_changed_objects():
@@ -147,4 +194,91 @@ def test_a_project_in_a_subdirectory_of_the_repository(tmp_path):
     proc = run_cli("diff", "--against", "main", "--env", "dev", cwd=project)
     assert proc.returncode == 1, proc.stderr
     assert "dev: ~ Ingress tripgen-dev/tripgen-api" in proc.stdout
-    assert 'spec.rules[0].host: "dev-tripgen.local" -> "dev2-tripgen.local"' in proc.stdout
+    assert proc.stdout.splitlines()[1] == '    spec.rules[0].host: "dev-tripgen.local" -> "dev2-tripgen.local"'
+    assert len(proc.stdout.splitlines()) == 3  # the one field, not the rule removed and added
+
+
+ADD_SERVICES = """
+
+import dataclasses as _dc  # noqa: E402
+
+_extra = tuple(
+    _dc.replace(config.services[-1], name=f"extra-{i:02d}-service", image=_image(f"extra-{i:02d}-service"),
+                api_prefixes=(f"/api/v1/extra{i:02d}",), purpose=f"extra service {i}",
+                resources=Resources.sized("10m", "16Mi", "20m", "32Mi"))
+    for i in range(20))
+config = _dc.replace(config, services=config.services + _extra)
+"""
+
+
+def test_adding_20_services_gives_a_comment_within_githubs_limit_with_every_object_in_its_summary(repo):
+    """Acceptance (issue 20): 20 services added to prod and dev; the comment stays under 65,536 characters and its
+    summary table has a row for every object, which the plain-text diff lists one per line."""
+    saved = {}
+    for env in ("prod", "dev"):
+        for name in ("config.py", "releases.yaml"):
+            path = repo / "overlays" / env / name
+            saved[path] = path.read_text()
+        (repo / "overlays" / env / "config.py").write_text(saved[repo / "overlays" / env / "config.py"] + ADD_SERVICES)
+        (repo / "overlays" / env / "releases.yaml").write_text(
+            saved[repo / "overlays" / env / "releases.yaml"]
+            + "".join(f"  extra-{i:02d}-service:\n    tag: v1.2.0\n" for i in range(20)))
+    try:
+        text = run_cli("diff", "--against", "main", cwd=repo)
+        md = run_cli("diff", "--against", "main", "--format", "markdown", cwd=repo)
+    finally:
+        for path, content in saved.items():
+            path.write_text(content)
+    assert text.returncode == 1 and md.returncode == 1, text.stderr + md.stderr
+    objects = [line for line in text.stdout.splitlines() if line.startswith(("prod: ", "dev: "))]
+    assert len(objects) > 300  # 20 services x 2 environments x their objects
+    comment = md.stdout
+    assert len(comment) < 65_536
+    for line in objects:
+        env, rest = line.split(": ", 1)
+        mark, kind, ident = rest.split(" ", 2)
+        namespace, name = ident.split("/") if "/" in ident else ("-", ident)
+        status = {"+": "added", "~": "changed", "-": "removed"}[mark]
+        assert f"| {env} | {status} | {kind} | {namespace} | {name} |" in comment, line
+    # the changed objects' diffs come first; the rest are named as left out, with the commands that show them
+    assert "| prod | changed | Ingress | tripgen-prod | tripgen-api | 20 | below |" in comment
+    left = comment.count(" | left out |")
+    assert left > 0 and f"{left} object diff(s) left out" in comment and "within GitHub's size limit" in comment
+    assert "tripgen diff --against main --env prod\ntripgen diff --against main --env dev\n" in comment
+
+
+RENAME_LOCATION_SERVICE = """
+
+import dataclasses as _dc  # noqa: E402
+
+config = _dc.replace(config, services=tuple(
+    _dc.replace(s, name="places-service") if s.name == "location-service"
+    else _dc.replace(s, calls=tuple("places-service" if c == "location-service" else c for c in s.calls))
+    for s in config.services))
+"""
+
+
+def test_a_renamed_service_is_flagged_as_destructive_at_the_top(repo):
+    """Renaming dev's location-service: Argo CD would delete each of its objects and create a new one."""
+    cfg, releases = repo / "overlays" / "dev" / "config.py", repo / "overlays" / "dev" / "releases.yaml"
+    saved = {cfg: cfg.read_text(), releases: releases.read_text()}
+    cfg.write_text(saved[cfg] + RENAME_LOCATION_SERVICE)
+    edit(cfg, '_image("location-service")', '_image("places-service")')
+    edit(releases, "  location-service:", "  places-service:")
+    try:
+        text = run_cli("diff", "--against", "main", "--env", "dev", cwd=repo)
+        md = run_cli("diff", "--against", "main", "--env", "dev", "--format", "markdown", cwd=repo)
+    finally:
+        for path, content in saved.items():
+            path.write_text(content)
+    assert text.returncode == 1, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == "5 destructive change(s):"
+    assert ("  ! dev: Deployment tripgen-dev/location-service: probable rename to Deployment tripgen-dev/places-service "
+            "(100% alike): Argo CD deletes location-service and creates places-service") in lines
+    assert any(line.startswith("  ! dev: ServiceAccount tripgen-dev/location-service-sa: probable rename to ServiceAccount "
+                               "tripgen-dev/places-service-sa") for line in lines)
+    comment = md.stdout
+    assert comment.index(":warning: 5 destructive change(s)") < comment.index("| env | change | kind |")
+    assert ("| dev | Deployment tripgen-dev/location-service | probable rename to Deployment tripgen-dev/places-service "
+            "(100% alike): Argo CD deletes location-service and creates places-service |") in comment

@@ -80,8 +80,8 @@ def test_diff_markdown_template():
         "1 object(s) differ from `origin/main` (qa): 1 changed, 0 added, 0 removed.\n\n"
         "| env | change | kind | namespace | name | fields |\n| --- | --- | --- | --- | --- | ---: |\n"
         "| qa | changed | HorizontalPodAutoscaler | demo-qa | demo | 1 |\n\n"
-        "### qa: changed HorizontalPodAutoscaler `demo-qa/demo`\n\n"
-        "```diff\n@@ spec.maxReplicas @@\n- 5\n+ 6\n```\n\n")
+        "<details open><summary>qa: changed HorizontalPodAutoscaler <code>demo-qa/demo</code>: 1 field(s)</summary>\n\n"
+        "```diff\n@@ spec.maxReplicas @@\n- 5\n+ 6\n```\n\n</details>\n\n")
     assert render_markdown([], "origin/main", ["qa", "prod"]) == (
         "## tripgen diff against `origin/main`\n\n"
         "No object changes: the working tree renders the same objects as `origin/main` (qa, prod).\n")

@@ -199,7 +199,7 @@ def test_an_environment_without_charts_is_exit_2_naming_the_directory(helm_home,
 def test_publish_help_has_an_example():
     proc = run_cli("publish", "--help")
     assert proc.returncode == 0
-    assert "Example:" in proc.stdout and "tripgen publish --registry oci://" in proc.stdout
+    assert "Examples:" in proc.stdout and "tripgen publish --registry oci://" in proc.stdout
 
 
 def _objects_with_registry(env: str, registry: str) -> list[dict]:

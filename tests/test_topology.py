@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENVIRONMENTS, ROOT, synthesis
+from conftest import ENVIRONMENTS, ROOT, run_cli, synthesis
 from conftest import objects as all_objects
 from tripgen_cdk8s.app import topology as t
-from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
+from tripgen_cdk8s.lib.quantities import byte_count, cpu_millicores
 
 CALL_GRAPH = {
     ("trip-service", "user-service"),
@@ -233,19 +233,42 @@ def test_readme_capacity_numbers_are_capacity_report(env):
     report = synthesis(env).capacity
     doc = readme(env)
     rows = {m.group(1): (int(m.group(2)), m.group(3), m.group(4)) for m in CAP_ROW.finditer(doc)}
-    assert rows == {s.name: (s.max_replicas, format_millicores(s.cpu_millicores), format_bytes(s.memory_bytes))
+    assert rows == {s.name: (s.max_replicas, t.millicores(s.cpu_millicores), t.mebibytes(s.memory_bytes))
                     for s in report.services}
     steady = re.search(r"^\| \*\*steady state\*\* .*\| \*\*(\S+)\*\* \| \*\*(\S+)\*\* \|$", doc, re.M)
     peak = re.search(r"^\| \*\*blue-green peak\*\* \(\+ (\S+) x (\d+) running twice\) .*\| \*\*(\S+)\*\* \| \*\*(\S+)\*\* \|$",
                      doc, re.M)
     alloc = re.search(r"^\| allocatable .*\| (\S+) \| (\S+) \|$", doc, re.M)
-    assert steady and peak and alloc
-    assert steady.groups() == (format_millicores(report.steady_cpu), format_bytes(report.steady_memory))
-    assert peak.groups() == (report.largest.name, str(report.largest.max_replicas),
-                             format_millicores(report.peak_cpu), format_bytes(report.peak_memory))
-    assert alloc.groups() == (format_millicores(report.allocatable_cpu_millicores),
-                              format_bytes(report.allocatable_memory_bytes))
-    assert f"Summary: {report.summary()}." in doc
+    assert steady and alloc
+    assert steady.groups() == (t.millicores(report.steady_cpu), t.mebibytes(report.steady_memory))
+    if report.has_peak:
+        assert peak and peak.groups() == (report.largest.name, str(report.largest.max_replicas),
+                                          t.millicores(report.peak_cpu), t.mebibytes(report.peak_memory))
+    else:
+        assert peak is None and "blue-green peak" not in doc.split("## Capacity", 1)[1].split("## ", 1)[0].lower()
+    assert alloc.groups() == (t.millicores(report.allocatable_cpu_millicores), t.mebibytes(report.allocatable_memory_bytes))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_readme_capacity_columns_use_one_unit_each(env):
+    """CPU in millicores and memory in MiB in every cell, never cores beside millicores."""
+    section = readme(env).split("## Capacity", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows
+    for row in rows:
+        cpu, memory = (re.sub(r"^\d+ x ", "", cell.strip(" |*")) for cell in (row[2], row[3]))
+        assert all(re.fullmatch(r"\d+m", q) for q in re.findall(r"[\d.]+\w*", cpu)), cpu
+        assert all(re.fullmatch(r"\d+(?:\.\d\d)?Mi", q) for q in re.findall(r"[\d.]+\w*", memory)), memory
+
+
+def test_an_environment_that_only_rolls_has_no_blue_green_peak():
+    """dev runs Deployments with rolling updates: its README shows no blue-green peak and its report has none."""
+    report = synthesis("dev").capacity
+    assert report.blue_green == () and not report.has_peak
+    assert (report.peak_cpu, report.peak_memory) == (report.steady_cpu, report.steady_memory)
+    section = readme("dev").split("## Capacity", 1)[1].split("\n## ", 1)[0]
+    assert "blue-green peak" not in section.lower()
+    assert "No blue-green rollout" in section
 
 
 def test_prod_capacity_figures_match_the_spec():
@@ -253,8 +276,9 @@ def test_prod_capacity_figures_match_the_spec():
     doc = readme("prod")
     assert "| **steady state** (every service at maxReplicas) |  | **18500m** | **39424Mi** |" in doc
     assert "| **blue-green peak** (+ ai-service x 8 running twice) |  | **26500m** | **55808Mi** |" in doc
-    assert "| allocatable (node pool at its maximum) |  | 36 | 120Gi |" in doc
-    assert "| trip-service | 15 | 15 x 500m = 7500m | 15 x 1Gi = 15Gi |" in doc
+    assert "| allocatable (node pool at its maximum) |  | 36000m | 122880Mi |" in doc
+    assert "| trip-service | 15 | 15 x 500m = 7500m | 15 x 1024Mi = 15360Mi |" in doc
+    assert "| ai-service | 8 | 8 x 1000m = 8000m | 8 x 2048Mi = 16384Mi |" in doc
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -341,3 +365,29 @@ def test_a_broken_diagram_fails_with_mmdc_error(mmdc, tmp_path):
 def test_missing_mmdc_is_a_clear_error(tmp_path):
     with pytest.raises(t.MermaidRenderError, match="run scripts/install-mermaid.sh"):
         t.render_svg("flowchart LR\n  a --> b\n", tmp_path / "x.svg", tmp_path)
+
+
+def test_the_committed_prod_topology_picture_is_current(mmdc, tmp_path):
+    """docs/topology-prod.svg is a generated file like the charts: regenerated here with the command
+    the docs name, it must be byte for byte the committed one (mermaid-cli's output is deterministic)."""
+    out = tmp_path / "topology-prod.svg"
+    proc = run_cli("graph", "--env", "prod", "--format", "svg", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == (ROOT / "docs" / "topology-prod.svg").read_bytes(), (
+        "docs/topology-prod.svg is stale: run .venv/bin/python main.py graph --env prod --format svg "
+        "-o docs/topology-prod.svg")
+
+
+def test_the_peak_warning_counts_only_blue_green_fleets():
+    """A fleet that would not fit twice warns only when it rolls out blue-green; a rolling one never doubles."""
+    from tripgen_cdk8s.app.capacity import CapacityReport, ServiceCapacity, check_capacity
+    from tripgen_cdk8s.app.model import NodePool
+
+    pool = NodePool(name="pool", max_nodes=1, allocatable_cpu="1000m", allocatable_memory="1Gi")
+    services = (ServiceCapacity("api", 2, 600, 2**29),)
+    rolling = CapacityReport(services, 1000, 2**30, blue_green=())
+    blue_green = CapacityReport(services, 1000, 2**30, blue_green=("api",))
+    assert check_capacity(rolling, pool) == []
+    assert check_capacity(blue_green, pool) == [
+        "warning: capacity: a blue-green rollout of api does not fit: steady 600m CPU / 512Mi, "
+        "blue-green peak 1200m / 1Gi, allocatable 1 / 1Gi"]

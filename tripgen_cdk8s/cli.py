@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -101,19 +101,32 @@ def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list
         _fail(str(err))
 
 
+def _example(*lines: str) -> str:
+    """A click epilog: the command's examples, printed verbatim (``\\b`` keeps click from rewrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 _DEBUG = click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
                       help="On an internal error, show the Python traceback.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_example(
+    "tripgen synth                       # write charts/<env>/ for every environment",
+    "tripgen validate                    # check them: helm, schemas, CRDs, invariants, checkov",
+    "tripgen synth --help                # one command's options and examples"))
 @click.version_option(package_name="tripgen-cdk8s")
 @_DEBUG
 def cli() -> None:
     """Generate Helm charts from the typed per-environment configs (overlays/<env>/config.py)."""
 
 
-ENV_OPTION = click.option("--env", "env", default="all", show_default=True, metavar="ENV|all",
-                          help="Environment to generate (every environment that has an overlay by default).")
+def _env_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--env ENV|all`` option, its help saying what the command does with the environment."""
+    return click.option("--env", "env", default="all", show_default=True, metavar="ENV|all",
+                        help=f"Environment to {verb} (every environment that has an overlay by default).")
+
+
+ENV_OPTION = _env_option("generate")
 PROJECT_OPTION = click.option("--project", "project", type=click.Path(path_type=Path), default=Path("."),
                               show_default=True, help="The project directory, which holds overlays/<env>/config.py.")
 
@@ -122,7 +135,11 @@ def _common(fn: Any) -> Any:
     return PROJECT_OPTION(_DEBUG(fn))
 
 
-@cli.command()
+@cli.command(epilog=_example(
+    "tripgen synth                                   # every environment into charts/",
+    "tripgen synth --env dev                         # one environment",
+    "tripgen synth --check                           # CI: exit 1 when charts/ is stale",
+    "tripgen synth --set trip-service.autoscaling.maxReplicas=12   # one value, this run only"))
 @_common
 @ENV_OPTION
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
@@ -207,29 +224,37 @@ def _report_written(shown: str, env: str, synthesis: EnvironmentSynthesis, files
                    f"({len(chart.objects)} objects, {len(mine)} files{version})")
 
 
-@cli.command()
+@cli.command(epilog=_example(
+    "tripgen diff --env prod                         # charts/prod/ on disk against the config",
+    "tripgen diff --against origin/main              # object by object, from main's config to yours",
+    "tripgen diff --against origin/main --format markdown > comment.md"))
 @_common
-@ENV_OPTION
+@_env_option("compare")
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The committed charts to compare with (default: charts/ in the project).")
+              help="The chart files on disk to compare with (default: charts/ in the project).")
 @click.option("--set", "sets", multiple=True, metavar="SERVICE.KEY=VALUE", help="As for synth.")
 @click.option("--against", "against", default=None, metavar="REF",
               help="Compare the objects the git revision REF's config renders with the working tree's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
               help="With --against: plain text, or a pull-request comment in Markdown.")
+@click.option("--object", "only", multiple=True, metavar="KIND/NAME",
+              help="With --against: show only this object (repeatable), e.g. HorizontalPodAutoscaler/trip-service.")
 def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...], against: str | None,
-         fmt: str) -> None:
-    """Show a unified diff from the committed charts to what the config generates (exit 1 if any);
-    with --against REF, the object-level diff from REF's config to the working tree's."""
+         fmt: str, only: tuple[str, ...]) -> None:
+    """Show a unified diff from the chart files on disk to what the config generates (exit 1 if any);
+    with --against REF, the object-level diff from REF's config to the working tree's (with any
+    --set applied to the working tree's side)."""
     import difflib
 
     from .lib.writer import RECORD, read_owned, stale_files
 
     root = _project(project)
     if against is not None:
-        _diff_against(root, env, against, fmt, sets)
+        _diff_against(root, env, against, fmt, sets, only)
     if fmt != "text":
         _fail("--format markdown needs --against REF")
+    if only:
+        _fail("--object needs --against REF")
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
     shown = _shown(charts_dir)
     changed = 0
@@ -241,8 +266,8 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
             text = read_owned(charts_dir / name, rel)  # never through a symlink, never out of charts/<env>/
             old = text.splitlines(keepends=True) if text is not None else []
             new = files[rel].splitlines(keepends=True) if rel in files else []
-            a = f"a/{shown}/{path}" if text is not None else "/dev/null"
-            b = f"b/{shown}/{path}" if rel in files else "/dev/null"
+            a = _diff_label("a", charts_dir, shown, path) if text is not None else "/dev/null"
+            b = _diff_label("b", charts_dir, shown, path) if rel in files else "/dev/null"
             click.echo("".join(difflib.unified_diff(old, new, a, b)), nl=False)
             changed += 1
     if changed:
@@ -251,27 +276,45 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     click.echo(f"{shown}/ is in sync with the config")
 
 
-def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...]) -> NoReturn:
+def _diff_label(side: str, charts_dir: Path, shown: str, path: str) -> str:
+    """A unified diff's file name: ``a/charts/prod/x`` when the charts directory is inside the
+    working directory; otherwise its clean absolute path (no ``a/`` prefix, no ``//``, no ``..``),
+    as ``diff -u`` prints it."""
+    import posixpath
+
+    full = posixpath.normpath(f"{shown}/{path}")
+    if full.startswith("/") or full == ".." or full.startswith("../"):
+        return posixpath.normpath(f"{charts_dir.resolve().as_posix()}/{path}")
+    return f"{side}/{full}"
+
+
+def _diff_against(root: Path, env: str, ref: str, fmt: str, sets: tuple[str, ...], only: tuple[str, ...]) -> NoReturn:
     """``diff --against REF``: exit 0 equal, 1 different, 2 error (see :mod:`tripgen_cdk8s.objdiff`)."""
     from . import objdiff
     from .app import loader as overlays
 
-    if sets:
-        _fail("--set cannot be combined with --against (the comparison is between two committed configs)")
     if env != "all" and env not in overlays.available(root):
         _fail(f"--env: invalid value {env!r}; allowed: {', '.join(overlays.available(root) + ['all'])}")
+    wanted = set()
+    for item in only:
+        kind, slash, name = item.partition("/")
+        if not (kind and slash and name) or "/" in name:
+            _fail(f"--object: expected KIND/NAME (e.g. Deployment/trip-service), got {item!r}")
+        wanted.add((kind, name))
     try:
         envs = overlays.available(root) if env == "all" else [env]
-        old, new = objdiff.objects_against(root, ref, envs)
+        old, new = objdiff.objects_against(root, ref, envs, sets)
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-    changes = objdiff.compare(old, new)
+    changes = [c for c in objdiff.compare(old, new) if not wanted or (c.kind, c.name) in wanted]
     text = objdiff.render_markdown(changes, ref, envs) if fmt == "markdown" else objdiff.render_text(changes, ref)
     click.echo(text, nl=False)
     sys.exit(1 if changes else 0)
 
 
-@cli.command()
+@cli.command(epilog=_example(
+    "tripgen graph --env dev                         # Mermaid source on stdout",
+    "tripgen graph --env prod --format svg -o docs/topology-prod.svg"))
 @_common
 @click.option("--env", "env", default=None, metavar="ENV",
               help="Environment to draw (default: the project's first environment, prod when it has one).")
@@ -305,9 +348,12 @@ def graph(project: Path, env: str | None, fmt: str, output: Path | None) -> None
     click.echo(f"wrote {output}")
 
 
-@cli.command()
+@cli.command(epilog=_example(
+    "tripgen validate                                # every environment, offline",
+    "tripgen validate --env prod",
+    "tripgen validate --cluster --context my-aks --env prod   # server-side dry run, nothing persisted"))
 @_common
-@ENV_OPTION
+@_env_option("check")
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The generated charts to check (default: charts/ in the project).")
 @click.option("--crds", "crd_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -414,11 +460,10 @@ def _capacity_errors(report: CapacityReport) -> list[str]:
     return [] if report.steady_fits() else [report.summary()]
 
 
-@cli.command(epilog="""\b
-Example:
-  helm registry login ghcr.io          # once; publish uses helm's credentials
-  tripgen publish --registry oci://ghcr.io/acme/charts --env prod
-  # pushes oci://ghcr.io/acme/charts/prod/<chart>:<version> for every chart of charts/prod/""")
+@cli.command(epilog=_example(
+    "helm registry login ghcr.io          # once; publish uses helm's credentials",
+    "tripgen publish --registry oci://ghcr.io/acme/charts --env prod",
+    "# pushes oci://ghcr.io/acme/charts/prod/<chart>:<version> for every chart of charts/prod/"))
 @_common
 @click.option("--registry", "registry", required=True, metavar="oci://HOST/PATH",
               help="The OCI registry and repository path; each chart goes to PATH/<env>/<chart>:<version>.")
@@ -455,7 +500,10 @@ def publish(project: Path, registry: str, env: str, charts_dir: Path | None, pla
     click.echo(f"{pushed} pushed, {len(outcomes) - pushed} already published, to {target.url}")
 
 
-@cli.group()
+@cli.group(epilog=_example(
+    "tripgen release set trip-service --env dev --tag v1.2.1",
+    "tripgen release promote --from dev --to prod trip-service",
+    "tripgen release show"))
 @_DEBUG
 def release() -> None:
     """Record, promote and show the image each service runs (overlays/<env>/releases.yaml)."""
@@ -516,7 +564,9 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
                    "rendered-object snapshots included)")
 
 
-@release.command("set")
+@release.command("set", epilog=_example(
+    "tripgen release set trip-service --env dev --tag v1.2.1 --digest sha256:<64 hex digits>",
+    "tripgen release set trip-service --env prod --tag v1.2.2     # drops the old digest"))
 @_common
 @click.argument("service")
 @click.option("--env", "env", required=True, metavar="ENV", help="Environment whose releases file to edit.")
@@ -536,7 +586,9 @@ def release_set(project: Path, service: str, env: str, tag: str | None, digest: 
         _write_releases(root, texts)
 
 
-@release.command("promote")
+@release.command("promote", epilog=_example(
+    "tripgen release promote --from dev --to prod                 # every service both have",
+    "tripgen release promote --from dev --to prod trip-service    # only the ones named"))
 @_common
 @click.argument("services", nargs=-1, metavar="[SERVICE ...]")
 @click.option("--from", "source", required=True, metavar="ENV", help="Environment to copy the releases from.")
@@ -556,9 +608,11 @@ def release_promote(project: Path, services: tuple[str, ...], source: str, targe
         _write_releases(root, texts)
 
 
-@release.command("show")
+@release.command("show", epilog=_example(
+    "tripgen release show",
+    "tripgen release show --env prod"))
 @_common
-@ENV_OPTION
+@_env_option("show")
 def release_show(project: Path, env: str) -> None:
     """Print the releases of one or every environment as a table."""
     from .app.releases import rows

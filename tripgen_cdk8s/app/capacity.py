@@ -36,6 +36,20 @@ class CapacityReport:
     services: tuple[ServiceCapacity, ...]
     allocatable_cpu_millicores: int
     allocatable_memory_bytes: int
+    blue_green: tuple[str, ...] | None = None
+    """The services a blue-green rollout runs twice during a switch; ``None``: assume every service."""
+
+    @property
+    def doubled(self) -> tuple[ServiceCapacity, ...]:
+        """The services whose fleet a rollout runs twice (blue-green); rolling updates add one pod at most."""
+        if self.blue_green is None:
+            return self.services
+        return tuple(s for s in self.services if s.name in self.blue_green)
+
+    @property
+    def has_peak(self) -> bool:
+        """Whether a rollout can double a fleet at all (an environment that only rolls has no peak)."""
+        return bool(self.doubled)
 
     @property
     def steady_cpu(self) -> int:
@@ -48,16 +62,16 @@ class CapacityReport:
     @property
     def largest(self) -> ServiceCapacity:
         """The service whose doubled fleet costs most during a blue-green rollout."""
-        return max(self.services, key=lambda s: (s.cpu_millicores / self.allocatable_cpu_millicores
+        return max(self.doubled or self.services, key=lambda s: (s.cpu_millicores / self.allocatable_cpu_millicores
                                                 + s.memory_bytes / self.allocatable_memory_bytes, s.name))
 
     @property
     def peak_cpu(self) -> int:
-        return self.steady_cpu + self.largest.cpu_millicores
+        return self.steady_cpu + (self.largest.cpu_millicores if self.has_peak else 0)
 
     @property
     def peak_memory(self) -> int:
-        return self.steady_memory + self.largest.memory_bytes
+        return self.steady_memory + (self.largest.memory_bytes if self.has_peak else 0)
 
     def steady_fits(self) -> bool:
         return self.steady_cpu <= self.allocatable_cpu_millicores and self.steady_memory <= self.allocatable_memory_bytes
@@ -90,6 +104,8 @@ def capacity_report(objects: list[dict[str, Any]], pool: NodePool) -> CapacityRe
             ref = spec["scaleTargetRef"]
             maxima[(ref.get("kind", "Deployment"), ref["name"])] = int(spec.get("maxReplicaCount", 100))
     rows = []
+    blue_green = tuple(sorted(obj["metadata"]["name"] for obj in objects if obj.get("kind") == "Rollout"
+                              and "blueGreen" in ((obj.get("spec") or {}).get("strategy") or {})))
     for obj in objects:
         if obj.get("kind") not in LONG_RUNNING:
             continue
@@ -99,7 +115,7 @@ def capacity_report(objects: list[dict[str, Any]], pool: NodePool) -> CapacityRe
         rows.append(ServiceCapacity(name, n, n * _requests(pod, "cpu", cpu_millicores),
                                     n * _requests(pod, "memory", byte_count)))
     return CapacityReport(tuple(rows), pool.max_nodes * cpu_millicores(pool.allocatable_cpu),
-                          pool.max_nodes * byte_count(pool.allocatable_memory))
+                          pool.max_nodes * byte_count(pool.allocatable_memory), blue_green)
 
 
 def check_capacity(report: CapacityReport, pool: NodePool) -> list[str]:

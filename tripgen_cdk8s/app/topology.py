@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..lib.quantities import format_bytes, format_millicores
 from .capacity import CapacityReport
 from .observability_report import observability_lines
 
@@ -645,41 +644,61 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "-"
 
 
+def millicores(n: int) -> str:
+    """CPU in the capacity table's one unit: 36000 -> ``36000m``."""
+    return f"{n}m"
+
+
+def mebibytes(n: int) -> str:
+    """Memory in the capacity table's one unit: 128849018880 -> ``122880Mi`` (two decimals when not whole)."""
+    return f"{n // 2**20}Mi" if n % 2**20 == 0 else f"{n / 2**20:.2f}Mi"
+
+
 def capacity_lines(report: CapacityReport) -> list[str]:
-    """The capacity section: per service maxReplicas x requests, steady total and blue-green peak
-    against the node pool's allocatable, all from ``report``."""
+    """The capacity section: per service maxReplicas x requests, steady total and (when a service rolls
+    out blue-green) the peak against the node pool's allocatable, all from ``report``; CPU always in
+    millicores and memory in MiB, so a column compares at a glance."""
     rows: list[list[object]] = []
     for s in sorted(report.services, key=lambda s: s.name):
         n = s.max_replicas
-        per_cpu = format_millicores(s.cpu_millicores // n) if n else "-"
-        per_mem = format_bytes(s.memory_bytes // n) if n else "-"
-        rows.append([s.name, n, f"{n} x {per_cpu} = {format_millicores(s.cpu_millicores)}",
-                     f"{n} x {per_mem} = {format_bytes(s.memory_bytes)}"])
+        per_cpu = millicores(s.cpu_millicores // n) if n else "-"
+        per_mem = mebibytes(s.memory_bytes // n) if n else "-"
+        rows.append([s.name, n, f"{n} x {per_cpu} = {millicores(s.cpu_millicores)}",
+                     f"{n} x {per_mem} = {mebibytes(s.memory_bytes)}"])
     alloc_cpu, alloc_mem = report.allocatable_cpu_millicores, report.allocatable_memory_bytes
     largest = report.largest
-    rows += [
-        ["**steady state** (every service at maxReplicas)", "", f"**{format_millicores(report.steady_cpu)}**",
-         f"**{format_bytes(report.steady_memory)}**"],
-        [f"**blue-green peak** (+ {largest.name} x {largest.max_replicas} running twice)", "",
-         f"**{format_millicores(report.peak_cpu)}**", f"**{format_bytes(report.peak_memory)}**"],
-        ["allocatable (node pool at its maximum)", "", format_millicores(alloc_cpu), format_bytes(alloc_mem)],
-    ]
+    rows.append(["**steady state** (every service at maxReplicas)", "", f"**{millicores(report.steady_cpu)}**",
+                 f"**{mebibytes(report.steady_memory)}**"])
+    if report.has_peak:
+        rows.append([f"**blue-green peak** (+ {largest.name} x {largest.max_replicas} running twice)", "",
+                     f"**{millicores(report.peak_cpu)}**", f"**{mebibytes(report.peak_memory)}**"])
+    rows.append(["allocatable (node pool at its maximum)", "", millicores(alloc_cpu), mebibytes(alloc_mem)])
     steady = "fits" if report.steady_fits() else "DOES NOT FIT (synth fails)"
     peak = "fits" if report.peak_fits() else "does not fit (synth warns)"
-    return [
+    summary = f"steady {millicores(report.steady_cpu)} CPU / {mebibytes(report.steady_memory)}"
+    if report.has_peak:
+        summary += f", blue-green peak {millicores(report.peak_cpu)} / {mebibytes(report.peak_memory)}"
+    summary += f", allocatable {millicores(alloc_cpu)} / {mebibytes(alloc_mem)}"
+    lines = [
         "## Capacity",
         "",
         "Requests of every service at its maximum replicas against the node pool's allocatable "
         "(the same `capacity_report` the synth-time check uses).",
         "",
-        *_table(["service", "maxReplicas", "CPU requests", "memory requests"], rows, "--- ---: ---: ---:"),
+        *_table(["service", "maxReplicas", "CPU requests (millicores)", "memory requests (MiB)"], rows,
+                "--- ---: ---: ---:"),
         "",
         f"- Steady state: {steady}: CPU {_percent(report.steady_cpu, alloc_cpu)}, "
         f"memory {_percent(report.steady_memory, alloc_mem)} of allocatable.",
-        f"- Blue-green peak of the largest service ({largest.name}): {peak}: CPU {_percent(report.peak_cpu, alloc_cpu)}, "
-        f"memory {_percent(report.peak_memory, alloc_mem)} of allocatable.",
-        f"- Summary: {report.summary()}.",
     ]
+    if report.has_peak:
+        lines.append(f"- Blue-green peak of the largest service ({largest.name}): {peak}: "
+                     f"CPU {_percent(report.peak_cpu, alloc_cpu)}, "
+                     f"memory {_percent(report.peak_memory, alloc_mem)} of allocatable.")
+    else:
+        lines.append("- No blue-green rollout: rolling updates add a few pods at a time (maxSurge), "
+                     "not a second fleet, so there is no peak.")
+    return [*lines, f"- Summary: {summary}."]
 
 
 def environment_readme(env_name: str, objects: list[Obj], report: CapacityReport | None, namespace: str,
