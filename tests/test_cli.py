@@ -245,3 +245,13 @@ def test_graph_prints_the_mermaid_of_the_environment_and_renders_svg(tmp_path):
     proc = run_cli("graph", "--format", "svg", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().lstrip().startswith("<svg")
+
+
+def test_synth_without_helm_is_one_line_exit_2_and_writes_nothing(project_copy):
+    before = tree_bytes(project_copy / "charts")
+    for args in (("synth",), ("synth", "--check")):
+        proc = run_cli(*args, cwd=project_copy, env={"TRIPGEN_HELM": "/nonexistent/helm"})
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("error: the rendered-object snapshots need helm") and "TRIPGEN_HELM" in line
+    assert tree_bytes(project_copy / "charts") == before
