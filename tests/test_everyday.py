@@ -177,6 +177,8 @@ def test_release_set_then_promote(repo):
     assert done.returncode == 0, done.stderr
     assert_green(repo)
     assert changed_charts(repo, "dev") == {service}
+    wrote = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("wrote charts/")]
+    assert wrote == [f"charts/dev/{service}"], done.stdout  # the others: unchanged
     assert semver(versions(repo, "dev")[service]) > semver(versions(repo, "dev", "HEAD")[service])
     promoted = tripgen(repo, "release", "promote", service, "--from", "dev", "--to", "prod")
     assert promoted.returncode == 0, promoted.stderr

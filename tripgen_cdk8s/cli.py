@@ -557,11 +557,15 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
         syntheses = synthesize_with(root, new_texts)
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-    files = {env: files for env, _s, files in _committed(root, [syntheses[env] for env in new_texts])}
+    from .lib.writer import stale_files
+
+    results = _committed(root, [syntheses[env] for env in new_texts])
+    files = {env: files for env, _s, files in results}
+    changed = {path for env, _s, env_files in results for path in stale_files(root / "charts", env, env_files)}
     write_environments(root / "charts", files, held=True, companions=new_texts, companion=_companion(root))
-    for env in new_texts:
-        click.echo(f"wrote overlays/{env}/releases.yaml and charts/{env}/ ({len(files[env])} files, "
-                   "rendered-object snapshots included)")
+    for env, synthesis, env_files in results:
+        click.echo(f"wrote overlays/{env}/releases.yaml")
+        _report_written("charts", env, synthesis, env_files, changed)
 
 
 @release.command("set", epilog=_example(
