@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 ROOT = Path(__file__).resolve().parent.parent
 HELM = ROOT / ".tools" / "bin" / "helm"
@@ -91,38 +90,3 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-SNAPSHOTS = ROOT / "tests" / "snapshots"
-
-
-class RenderedObjectsSnapshot(SingleFileSnapshotExtension):
-    """One YAML snapshot file per chart, in tests/snapshots/<test module>/."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "yaml"
-
-    @classmethod
-    def dirname(cls, *, test_location) -> str:  # type: ignore[no-untyped-def]
-        return str(SNAPSHOTS / test_location.basename)
-
-
-def object_key(obj: dict) -> tuple[str, str, str]:
-    """(kind, namespace, name): the order of the documents in a snapshot."""
-    meta = obj.get("metadata") or {}
-    return str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"])
-
-
-def objects_yaml(header: str, objects: list[dict]) -> str:
-    """A snapshot's text: the ``# header`` line, then one document per object sorted by
-    kind/namespace/name, each under a ``# Kind namespace/name`` line, keys sorted."""
-    parts = [f"# {header}\n"]
-    for obj in sorted(objects, key=object_key):
-        kind, namespace, name = object_key(obj)
-        parts.append(f"---\n# {kind} {namespace + '/' if namespace else ''}{name}\n")
-        parts.append(yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=10_000, allow_unicode=True))
-    return "".join(parts)
-
-
-@pytest.fixture()
-def objects_snapshot(snapshot):  # type: ignore[no-untyped-def]
-    """syrupy's snapshot, one YAML file per test (see RenderedObjectsSnapshot)."""
-    return snapshot.use_extension(RenderedObjectsSnapshot)

@@ -82,7 +82,9 @@ def test_pre_commit_hooks_are_local_and_pass_on_all_files(tmp_path):
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "HOME": str(tmp_path)}
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
     (repo / ".venv").symlink_to(ROOT / ".venv")
-    (repo / ".git" / "info" / "exclude").write_text(".venv\n")
+    if not (repo / ".tools").exists():
+        (repo / ".tools").symlink_to(ROOT / ".tools")  # the pinned helm, which synth renders the snapshots with
+    (repo / ".git" / "info" / "exclude").write_text(".venv\n.tools\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
     pre_commit = Path(sys.executable).parent / "pre-commit"
     if not pre_commit.is_file():

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import ROOT, run_cli, tree_bytes
 
@@ -38,12 +39,22 @@ def test_synth_writes_one_line_per_chart_without_banner_and_is_deterministic(pro
     lines = proc.stdout.splitlines()
     charts = list((ROOT / "charts").glob("*/*/Chart.yaml")) + list((ROOT / "charts").glob("*/argocd"))
     assert len(lines) == len(charts) >= 12
-    assert all(line.startswith("wrote charts/") for line in lines)
+    assert all(line.startswith("unchanged charts/") for line in lines), lines  # nothing to write: says so
     assert proc.stderr == ""
     first = tree_bytes(project_copy / "charts")
     assert first == tree_bytes(ROOT / "charts")
     assert run_cli("synth", cwd=project_copy).returncode == 0
     assert tree_bytes(project_copy / "charts") == first
+
+
+def test_synth_says_wrote_only_for_the_charts_that_changed(project_copy):
+    values = yaml.safe_load((project_copy / "charts" / "prod" / "trip-service" / "values.yaml").read_text(encoding="utf-8"))
+    other = values["autoscaling"]["maxReplicas"] + 1  # a value the committed chart does not have
+    proc = run_cli("synth", "--env", "prod", "--set", f"trip-service.autoscaling.maxReplicas={other}", cwd=project_copy)
+    assert proc.returncode == 0, proc.stderr
+    wrote = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("wrote ")]
+    assert wrote == ["charts/prod/trip-service"], proc.stdout
+    assert sum(line.startswith("unchanged charts/prod/") for line in proc.stdout.splitlines()) >= 5
 
 
 def test_synth_removes_the_files_it_generated_before_and_no_longer_generates(project_copy):
@@ -234,3 +245,13 @@ def test_graph_prints_the_mermaid_of_the_environment_and_renders_svg(tmp_path):
     proc = run_cli("graph", "--format", "svg", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().lstrip().startswith("<svg")
+
+
+def test_synth_without_helm_is_one_line_exit_2_and_writes_nothing(project_copy):
+    before = tree_bytes(project_copy / "charts")
+    for args in (("synth",), ("synth", "--check")):
+        proc = run_cli(*args, cwd=project_copy, env={"TRIPGEN_HELM": "/nonexistent/helm"})
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("error: the rendered-object snapshots need helm") and "TRIPGEN_HELM" in line
+    assert tree_bytes(project_copy / "charts") == before

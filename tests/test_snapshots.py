@@ -1,142 +1,170 @@
-"""Snapshots of what the cluster gets: the objects of every chart as rendered, one snapshot per chart.
+"""The rendered-object snapshots are what the committed charts render, for every app.
 
-For each Helm chart, the generated chart directory (what `synth` would write for the config in the
-working tree, not the committed copy) is rendered with `helm template <chart> --namespace <env ns>`
-and the chart's own values; the ArgoCD manifests are applied as they are. The objects are written
-as plain YAML, sorted by kind, namespace and name, keys sorted, one `---` document each with a
-`# Kind namespace/name` line, to tests/snapshots/test_snapshots/.
+``synth`` (and ``release set`` / ``release promote``) write ``charts/<env>/.rendered/<chart>.yaml``
+beside the charts: the objects ``helm template <chart> charts/<env>/<chart> --namespace <ns>``
+renders from the committed chart (a plain manifest set: its objects), sorted, one document each,
+dashboards as indented JSON.  These tests render each committed chart with the real helm and
+compare with its committed snapshot, so a hand edit of a snapshot, or of a chart, fails here; a
+config or library change that alters an object fails ``synth --check`` (tests/test_everyday.py).
 
-`charts/` holds the templates (a template change shows there, `synth --check` guards it); these
-snapshots hold the objects (a cluster change shows here). After an intended change run
-`.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update` and review both diffs.
+By default: TripGen and the examples.  ``TRIPGEN_PROJECT=/path/to/project`` checks that project
+instead (tests/test_everyday.py runs this file against a scratch copy after each everyday task).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import (
-    ENVIRONMENTS,
-    HELM,
-    ROOT,
-    SNAPSHOTS,
-    generated_files,
-    object_key,
-    objects_yaml,
-    parse_all,
-    synthesis,
-)
+from conftest import HELM, ROOT
+from tripgen_cdk8s.app import loader, pipeline
+from tripgen_cdk8s.lib.rendered import RENDERED_DIR, header, helm_command, object_key, parse_documents, snapshot_text
 
-FOLDER = SNAPSHOTS / Path(__file__).stem
-HOW_TO_UPDATE = (
-    "the rendered objects differ from the reviewed snapshot. If the change is intended, run\n"
-    "    .venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update\n"
-    "and commit tests/snapshots/ with the change (review its diff: it is what the cluster gets)."
-)
-
-
-CHARTS = [(env, chart.name) for env in ENVIRONMENTS for chart in synthesis(env).charts]
-
-
-def snapshot_id(env: str, chart: str) -> str:
-    return f"{env}__{chart}"
-
-
-def snapshot_file(env: str, chart: str) -> Path:
-    return FOLDER / f"test_rendered_objects_match_snapshot[{snapshot_id(env, chart)}].yaml"
+PROJECT = os.environ.get("TRIPGEN_PROJECT")
+PROJECTS = [Path(PROJECT).resolve()] if PROJECT else [ROOT, ROOT / "examples" / "bookstore", ROOT / "examples" / "newsletter"]
 
 
 @cache
-def _written_environment(env: str, base: str) -> Path:
-    """The generated files of ``env`` written under ``base`` (what `synth` would write)."""
-    out = Path(base) / env
-    for rel, text in generated_files(env).items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return out
+def synthesis(project: Path, env: str) -> pipeline.EnvironmentSynthesis:
+    return pipeline.synthesize(loader.load(project, env), project)
 
 
-def rendered_objects(env: str, chart_name: str, base: Path) -> list[dict]:
-    """The objects the cluster gets from one chart of the generated environment."""
-    [chart] = [c for c in synthesis(env).charts if c.name == chart_name]
-    directory = _written_environment(env, str(base)) / chart_name
-    if not chart.is_helm:  # plain manifests, applied as they are
-        return [o for f in sorted(directory.rglob("*.yaml")) for o in parse_all(f.read_text())]
-    assert HELM.is_file(), f"{HELM} missing: run scripts/install-helm.sh"
-    proc = subprocess.run([str(HELM), "template", chart_name, str(directory), "--namespace", synthesis(env).project.namespace],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return parse_all(proc.stdout)
+def _charts() -> list[tuple[Path, str, str]]:
+    return [(p, env, c.name) for p in PROJECTS for env in loader.available(p) for c in synthesis(p, env).charts]
 
 
-def render_snapshot(env: str, chart_name: str, objects: list[dict]) -> str:
-    """Plain YAML in a stable order: a header, then one document per object sorted by kind/namespace/name."""
-    [chart] = [c for c in synthesis(env).charts if c.name == chart_name]
-    how = (f"helm template {chart_name} charts/{env}/{chart_name} --namespace {synthesis(env).project.namespace}"
-           if chart.is_helm else f"the plain manifests of charts/{env}/{chart_name}")
-    return objects_yaml(f"{len(objects)} objects of charts/{env}/{chart_name}, as the cluster gets them: {how}",
-                        objects)
+CHARTS = _charts()
 
 
-@pytest.fixture(scope="module")
-def render_base(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("rendered")
+def _id(project: Path, env: str, chart: str) -> str:
+    where = "tripgen" if project == ROOT else project.name
+    return f"{where}:{env}/{chart}"
 
 
-@pytest.mark.parametrize(("env", "chart"), CHARTS, ids=[snapshot_id(e, c) for e, c in CHARTS])
-def test_rendered_objects_match_snapshot(env, chart, objects_snapshot, render_base):
-    rendered = render_snapshot(env, chart, rendered_objects(env, chart, render_base))
-    assert rendered == objects_snapshot, HOW_TO_UPDATE
+def rendered_from_charts(charts_dir: Path, env: str, chart: str, namespace: str | None) -> str:
+    """The snapshot text of ``charts_dir/<env>/<chart>`` as committed: helm template with its own
+    values (``namespace`` None: a plain manifest set, its objects as they are)."""
+    directory = charts_dir / env / chart
+    if namespace is None:
+        objects = [o for f in sorted(directory.rglob("*.yaml")) for o in parse_documents(f.read_text(encoding="utf-8"))]
+    else:
+        assert HELM.is_file(), f"{HELM} missing: run scripts/install-helm.sh"
+        proc = subprocess.run(helm_command(str(HELM), chart, str(directory), namespace), capture_output=True, text=True,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
+        objects = parse_documents(proc.stdout)
+    return snapshot_text(header(env, chart, namespace, len(objects)), objects)
 
 
-def test_every_object_of_every_chart_is_in_a_snapshot_and_no_snapshot_is_orphaned():
-    on_disk = {p.name for p in FOLDER.glob("*")}
-    expected = {snapshot_file(e, c).name for e, c in CHARTS}
-    assert expected - on_disk == set(), "charts without a snapshot (run with --snapshot-update)"
-    assert on_disk - expected == set(), "snapshots of charts the generator no longer writes"
-    for env in ENVIRONMENTS:
-        snapshotted = {object_key(o) for e, c in CHARTS if e == env
-                       for o in parse_all(snapshot_file(e, c).read_text())}
-        synthesised = {object_key(o) for c in synthesis(env).charts for o in c.objects}
-        assert snapshotted == synthesised
-    assert sum(len(c.objects) for env in ENVIRONMENTS for c in synthesis(env).charts) >= 90
+def _namespace(project: Path, env: str, chart: str) -> str | None:
+    [c] = [c for c in synthesis(project, env).charts if c.name == chart]
+    return c.namespace if c.is_helm else None
 
 
-def test_no_snapshot_is_a_copy_of_a_chart_file():
-    chart_files = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "charts").rglob("*") if p.is_file()}
-    copies = [p.name for p in FOLDER.glob("*") if hashlib.sha256(p.read_bytes()).hexdigest() in chart_files]
-    assert copies == []
+def mismatch(charts_dir: Path, project: Path, env: str, chart: str) -> str | None:
+    """None when the committed snapshot is what the committed chart renders, else a unified diff."""
+    import difflib
+
+    expected = rendered_from_charts(charts_dir, env, chart, _namespace(project, env, chart))
+    path = charts_dir / env / RENDERED_DIR / f"{chart}.yaml"
+    actual = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if actual == expected:
+        return None
+    return "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True), str(path), "helm template"))
 
 
-def test_a_changed_overlay_value_fails_the_snapshot_test(tmp_path):
-    """In a copy of the project, one changed number in the overlay fails the snapshot of its chart, and
-    the failure says how to update; the committed charts/ are not what is rendered."""
-    copy = tmp_path / "project"
-    (copy / "tests").mkdir(parents=True)
-    for name in ("conftest.py", "test_snapshots.py"):
-        shutil.copy2(ROOT / "tests" / name, copy / "tests" / name)
-    shutil.copytree(SNAPSHOTS, copy / "tests" / "snapshots")
-    for name in ("overlays", "charts"):
-        shutil.copytree(ROOT / name, copy / name)
-    shutil.copy2(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    (copy / ".tools").symlink_to(ROOT / ".tools")
-    cfg = copy / "overlays" / "prod" / "config.py"
-    cfg.write_text(cfg.read_text().replace("max_replicas=15", "max_replicas=14", 1))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/test_snapshots.py", "-p", "no:cacheprovider",
-                           "-k", "test_rendered_objects_match_snapshot and prod__trip-service"],
-                          cwd=copy, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-                          check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out
-    assert "1 failed" in out
-    assert "--snapshot-update" in out
-    assert "-   maxReplicas: 15" in out and "+   maxReplicas: 14" in out
+HOW_TO_FIX = ("the committed snapshot is not what the committed chart renders: run `tripgen synth` (it writes both) "
+              "and commit charts/; never edit charts/ by hand")
+
+
+@pytest.mark.parametrize(("project", "env", "chart"), CHARTS, ids=[_id(*c) for c in CHARTS])
+def test_snapshot_is_what_the_committed_chart_renders(project, env, chart):
+    diff = mismatch(project / "charts", project, env, chart)
+    assert diff is None, f"{HOW_TO_FIX}\n{diff}"
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: "tripgen" if p == ROOT else p.name)
+def test_every_chart_has_one_snapshot_of_every_object_and_none_is_orphaned(project):
+    for env in loader.available(project):
+        charts = synthesis(project, env).charts
+        on_disk = {p.name for p in (project / "charts" / env / RENDERED_DIR).glob("*")}
+        assert on_disk == {f"{c.name}.yaml" for c in charts}
+        for c in charts:
+            snapshotted = {object_key(o) for o in parse_documents(
+                (project / "charts" / env / RENDERED_DIR / f"{c.name}.yaml").read_text(encoding="utf-8"))}
+            assert snapshotted == {object_key(o) for o in c.objects}, f"{env}/{c.name}"
+        record = (project / "charts" / env / ".tripgen-files").read_text(encoding="utf-8").splitlines()
+        assert {f"{RENDERED_DIR}/{c.name}.yaml" for c in charts} <= set(record), "snapshots are synth's files"
+
+
+def _tripgen_only() -> None:
+    if PROJECT:
+        pytest.skip("a test of the snapshot test itself, on TripGen's charts")
+
+
+def _prod_chart_with_autoscaling() -> tuple[str, str]:
+    """A prod chart of TripGen whose values.yaml has autoscaling.maxReplicas that its HPA renders, and
+    its value (read, not assumed)."""
+    for chart in sorted(p.parent.name for p in (ROOT / "charts" / "prod").glob("*/values.yaml")):
+        values = yaml.safe_load((ROOT / "charts" / "prod" / chart / "values.yaml").read_text(encoding="utf-8"))
+        if isinstance(values.get("autoscaling"), dict) and "maxReplicas" in values["autoscaling"]:
+            value = str(values["autoscaling"]["maxReplicas"])
+            snapshot = (ROOT / "charts" / "prod" / RENDERED_DIR / f"{chart}.yaml").read_text(encoding="utf-8")
+            if f"  maxReplicas: {value}\n" in snapshot:
+                return chart, value
+    raise AssertionError("no prod chart with autoscaling.maxReplicas")
+
+
+def test_a_hand_edit_of_a_snapshot_fails(tmp_path):
+    _tripgen_only()
+    chart, max_replicas = _prod_chart_with_autoscaling()
+    shutil.copytree(ROOT / "charts" / "prod", tmp_path / "prod")
+    snapshot = tmp_path / "prod" / RENDERED_DIR / f"{chart}.yaml"
+    text = snapshot.read_text(encoding="utf-8")
+    assert f"  maxReplicas: {max_replicas}\n" in text
+    assert mismatch(tmp_path, ROOT, "prod", chart) is None  # the copy passes as it is
+    snapshot.write_text(text.replace(f"  maxReplicas: {max_replicas}\n", f"  maxReplicas: {int(max_replicas) + 1}\n"),
+                        encoding="utf-8")
+    diff = mismatch(tmp_path, ROOT, "prod", chart)
+    assert diff is not None and f"+  maxReplicas: {max_replicas}" in diff and f"-  maxReplicas: {int(max_replicas) + 1}" in diff
+
+
+def test_a_hand_edit_of_a_chart_fails(tmp_path):
+    _tripgen_only()
+    chart, max_replicas = _prod_chart_with_autoscaling()
+    shutil.copytree(ROOT / "charts" / "prod", tmp_path / "prod")
+    values = tmp_path / "prod" / chart / "values.yaml"
+    text = values.read_text(encoding="utf-8")
+    edited = re.sub(rf"(?m)^(  maxReplicas: ){max_replicas}$", rf"\g<1>{int(max_replicas) + 1}", text, count=1)
+    assert edited != text
+    values.write_text(edited, encoding="utf-8")
+    diff = mismatch(tmp_path, ROOT, "prod", chart)
+    assert diff is not None and f"+  maxReplicas: {int(max_replicas) + 1}" in diff
+
+
+def test_a_dashboard_in_a_snapshot_is_indented_json_one_field_a_line():
+    _tripgen_only()
+    text = (ROOT / "charts" / "prod" / RENDERED_DIR / "trip-service.yaml").read_text(encoding="utf-8")
+    [dashboard] = [o for o in parse_documents(text) if o["kind"] == "ConfigMap" and "dashboard" in o["metadata"]["name"]]
+    [(key, body)] = dashboard["data"].items()
+    assert key.endswith(".json") and body.startswith("{\n  ") and '\n  "panels": [\n' in body
+    assert max(len(line) for line in body.splitlines()) < 300  # no 17 KB line
+
+
+def test_no_pod_template_carries_the_chart_version_label():
+    """A version bump alone never changes a pod template (it would restart every pod)."""
+    for project in PROJECTS:
+        for env in loader.available(project):
+            for c in synthesis(project, env).helm_charts:
+                for o in c.objects:
+                    spec = o.get("spec") or {}
+                    template = (spec.get("jobTemplate", {}).get("spec", {}) if o["kind"] == "CronJob" else spec).get("template")
+                    if isinstance(template, dict) and "metadata" in template:
+                        assert "helm.sh/chart" not in (template["metadata"].get("labels") or {}), f"{c.name}/{o['kind']}"

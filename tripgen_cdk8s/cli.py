@@ -156,14 +156,13 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
     Writes only what it owns: in OUT, the <env>/ directories it generated before (or empty ones) and
     its own .tripgen-staging-* entries; in each, only the files its .tripgen-files record lists.
     Files it did not write are left in place."""
-    from .app.pipeline import files as environment_files
     from .lib.writer import session, stale_files, write_environments
 
     root = _project(project)
     out = out if out is not None else root / "charts"
     shown = _shown(out)
     if check:
-        results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
+        results = _committed(root, _synthesize(root, _environments(root, env), sets))
         if out.exists() and not out.is_dir():
             _fail(f"--out: {shown} is not a directory")
         stale = [path for name, _s, files in results for path in stale_files(out, name, files)]
@@ -177,12 +176,52 @@ def synth(project: Path, env: str, out: Path | None, check: bool, sets: tuple[st
     # The inputs (overlays, releases.yaml) are read under the lock every writer of charts/ takes, so
     # a concurrent `release set` cannot slip in between this read and the write.
     with session(out, lock_timeout, _companion(root)):
-        results = [(s.name, s, environment_files(s)) for s in _synthesize(root, _environments(root, env), sets)]
+        results = _committed(root, _synthesize(root, _environments(root, env), sets))
+        changed = {path for name, _s, files in results for path in stale_files(out, name, files)}
         write_environments(out, {name: files for name, _s, files in results}, held=True)
     for name, synthesis, files in results:
-        for chart in synthesis.charts:
-            count = sum(1 for rel in files if rel.startswith(chart.name + "/"))
-            click.echo(f"wrote {shown}/{name}/{chart.name} ({len(chart.objects)} objects, {count} files)")
+        _report_written(shown, name, synthesis, files, changed)
+
+
+def _committed(root: Path, syntheses: list[EnvironmentSynthesis],
+               without_helm: Path | None = None) -> list[tuple[str, EnvironmentSynthesis, dict[str, str]]]:
+    """(env, synthesis, every file synth commits in charts/<env>/, snapshots included), or exit 2.
+
+    ``without_helm`` (validate's charts directory): when there is no helm, the snapshots cannot be
+    rendered; they are taken as committed there (the helm check reports helm missing)."""
+    from .app.pipeline import committed_files
+    from .app.pipeline import files as environment_files
+    from .lib.rendered import snapshot_path
+    from .lib.validation import find_helm
+    from .lib.writer import read_owned
+
+    if without_helm is not None and find_helm(root) is None:
+        out = []
+        for s in syntheses:
+            files = environment_files(s)
+            for chart in s.charts:
+                text = read_owned(without_helm / s.name, snapshot_path(chart.name))
+                if text is not None:
+                    files[snapshot_path(chart.name)] = text
+            out.append((s.name, s, files))
+        return out
+    try:
+        return [(s.name, s, committed_files(s, root)) for s in syntheses]
+    except (ConfigError, UsageError) as err:
+        _fail(_one_line(err))
+
+
+def _report_written(shown: str, env: str, synthesis: EnvironmentSynthesis, files: dict[str, str], stale: set[str]) -> None:
+    """One line per chart: ``wrote`` when any of its files (its snapshot included) changed, else
+    ``unchanged``; then the environment's other files when they changed."""
+    from .lib.rendered import snapshot_path
+
+    for chart in synthesis.charts:
+        mine = {rel for rel in files if rel.startswith(chart.name + "/")} | {snapshot_path(chart.name)}
+        changed = any(f"{env}/{rel}" in stale for rel in mine)
+        version = f", version {chart.version}" if chart.is_helm else ""
+        click.echo(f"{'wrote' if changed else 'unchanged'} {shown}/{env}/{chart.name} "
+                   f"({len(chart.objects)} objects, {len(mine)} files{version})")
 
 
 @cli.command(epilog=_example(
@@ -219,10 +258,7 @@ def diff(project: Path, env: str, charts_dir: Path | None, sets: tuple[str, ...]
     charts_dir = charts_dir if charts_dir is not None else root / "charts"
     shown = _shown(charts_dir)
     changed = 0
-    from .app.pipeline import files as environment_files
-
-    for synthesis in _synthesize(root, _environments(root, env), sets):
-        name, files = synthesis.name, environment_files(synthesis)
+    for name, _s, files in _committed(root, _synthesize(root, _environments(root, env), sets)):
         for path in stale_files(charts_dir, name, files):
             rel = path.split("/", 1)[1]
             if rel == RECORD:
@@ -333,7 +369,6 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
     """Check the generated charts: helm, schemas, CRDs, cross-object invariants, checkov; or, with
     --cluster, a server-side dry run against a real cluster."""
     from .app.guardrails import check_guardrails, check_ingress_routes
-    from .app.pipeline import files as environment_files
     from .lib.validation import CRD_DIR, Check, environment_checks, run_checks
     from .lib.writer import stale_files
 
@@ -347,8 +382,8 @@ def validate(project: Path, env: str, charts_dir: Path | None, crd_dir: Path | N
     if not crd_dir.is_dir():
         _fail(f"--crds: {crd_dir} is not a directory of CRDs")
     failed = 0
-    for synthesis in _synthesize(root, _environments(root, env), ()):
-        name, files, g = synthesis.name, environment_files(synthesis), synthesis.project.guardrails
+    for name, synthesis, files in _committed(root, _synthesize(root, _environments(root, env), ()), charts_dir):
+        g = synthesis.project.guardrails
         objects = synthesis.objects
         checks: list[Check] = [
             (f"{name}: charts/ in sync with the config", functools.partial(stale_files, charts_dir, name, files))]
@@ -515,7 +550,6 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
     releases file(s) and charts/<env>/ together, so `synth --check` passes.  Runs inside
     :func:`_release_session` (the inputs were read under the lock); the writer's journal makes the
     two writes one: a crash leaves both old, or the next run completes both."""
-    from .app.pipeline import files as environment_files
     from .app.releases import synthesize_with
     from .lib.writer import write_environments
 
@@ -523,10 +557,15 @@ def _write_releases(root: Path, new_texts: dict[str, str]) -> None:
         syntheses = synthesize_with(root, new_texts)
     except (ConfigError, UsageError) as err:
         _fail(str(err))
-    files = {env: environment_files(syntheses[env]) for env in new_texts}
+    from .lib.writer import stale_files
+
+    results = _committed(root, [syntheses[env] for env in new_texts])
+    files = {env: files for env, _s, files in results}
+    changed = {path for env, _s, env_files in results for path in stale_files(root / "charts", env, env_files)}
     write_environments(root / "charts", files, held=True, companions=new_texts, companion=_companion(root))
-    for env in new_texts:
-        click.echo(f"wrote overlays/{env}/releases.yaml and charts/{env}/ ({len(files[env])} files)")
+    for env, synthesis, env_files in results:
+        click.echo(f"wrote overlays/{env}/releases.yaml")
+        _report_written("charts", env, synthesis, env_files, changed)
 
 
 @release.command("set", epilog=_example(

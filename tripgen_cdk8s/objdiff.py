@@ -182,8 +182,23 @@ def objects_against(root: Path, ref: str, envs: list[str], sets: tuple[str, ...]
             if proc.returncode != 0:
                 detail = (err.strip().splitlines() or ["(no output)"])[-1]
                 raise UsageError(f"synthesising {label}: {detail}")
-            results.append(json.loads(out))
+            results.append(_without_chart_label(json.loads(out)))
     return results[0], results[1]
+
+
+CHART_LABEL = "helm.sh/chart"
+
+
+def _without_chart_label(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The objects without their ``helm.sh/chart`` label: it carries the chart version, which moves
+    with any change of the chart's content, so it would list every object of a changed chart; the
+    review shows the change that moved it instead (and Chart.yaml's version in the file diff)."""
+    for objs in objects.values():
+        for obj in objs:
+            labels = (obj.get("metadata") or {}).get("labels")
+            if isinstance(labels, dict):
+                labels.pop(CHART_LABEL, None)
+    return objects
 
 
 # ---------------------------------------------------------------------------- diff

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..lib.model import SyncWindow
+from ..lib.model import ChartMetadata, SyncWindow
 
 if TYPE_CHECKING:  # cdk8s starts the jsii runtime: imported only when a project is synthesised
     import cdk8s
@@ -126,6 +126,8 @@ class Project:
     validated against the app's config); default None, where ``--set CHART.KEY=VALUE`` sets the
     chart's Helm value and re-renders exactly the fields bound to it.
     ``description``: a sentence about the app for generated descriptions; default the app name.
+    ``chart_metadata``: :class:`~tripgen_cdk8s.lib.helmchart.ChartMetadata` (``home``, ``sources``,
+    ``maintainers`` of every chart's Chart.yaml, unless a chart's props set its own); default None.
     """
 
     name: str
@@ -140,6 +142,7 @@ class Project:
     overrides: Callable[[tuple[str, ...]], Project] | None = None
     description: str = ""
     warnings: tuple[str, ...] = ()
+    chart_metadata: ChartMetadata | None = None
 
 
 @runtime_checkable

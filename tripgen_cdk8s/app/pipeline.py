@@ -131,9 +131,11 @@ def check_objects(project: Project, objects: list[dict[str, Any]]) -> list[str]:
     return [*check_invariants(objects), *check_ingress_routes(objects), *check_guardrails(objects, project.guardrails)]
 
 
-def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...] = ()) -> EnvironmentSynthesis:
+def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...] = (),
+               charts_dir: Path | None = None) -> EnvironmentSynthesis:
     """Synthesise ``project`` (with ``--set`` overrides): checked charts, or ConfigError.  With the
-    project directory ``root``, an ``overlays/<env>/releases.yaml`` must be what the charts run."""
+    project directory ``root``, an ``overlays/<env>/releases.yaml`` must be what the charts run.
+    Chart versions follow the committed charts in ``charts_dir`` (default ``root/charts``)."""
     from .overrides import apply_values
 
     if sets and project.overrides is not None:
@@ -151,11 +153,39 @@ def synthesize(project: Project, root: Path | None = None, sets: tuple[str, ...]
             raise
         # a value set for this run broke a rule across objects: say which run's values did it
         raise ConfigError(f"--set {' '.join(sets)}: {err.field}", err.value, err.allowed) from None
+    if charts_dir is None and root is not None:
+        charts_dir = root / "charts"
+    charts = _versioned(project, charts_dir, charts)
     if project.gitops is not None:
         from .gitops import gitops_chart
 
         charts = [*charts, gitops_chart(project, charts)]
     return EnvironmentSynthesis(project, charts, warnings, report)
+
+
+def _versioned(project: Project, charts_dir: Path | None, charts: list[SynthesizedChart]) -> list[SynthesizedChart]:
+    """Each chart with the project's Chart.yaml metadata (unless it has its own), its content digest
+    and its version: the committed chart's in ``charts_dir/<env>/`` when the content is the same,
+    its patch bumped when not (see :func:`tripgen_cdk8s.lib.helm.next_version`)."""
+    import yaml
+
+    from ..lib.helm import versioned
+    from ..lib.writer import read_owned
+
+    out = []
+    for chart in charts:
+        if chart.metadata is None and project.chart_metadata is not None:
+            chart = dataclasses.replace(chart, metadata=project.chart_metadata)
+        committed = None
+        if charts_dir is not None:
+            text = read_owned(charts_dir / project.name, f"{chart.name}/Chart.yaml")
+            try:
+                parsed = yaml.safe_load(text) if text is not None else None
+            except yaml.YAMLError:
+                parsed = None
+            committed = parsed if isinstance(parsed, dict) else None
+        out.append(versioned(chart, committed))
+    return out
 
 
 def _check(project: Project, root: Path | None, charts: list[SynthesizedChart]) -> tuple[CapacityReport | None, list[str]]:
@@ -196,6 +226,18 @@ def files(synthesis: EnvironmentSynthesis) -> dict[str, str]:
         out["README.md"] = topology.environment_readme(
             p.name, synthesis.objects, synthesis.capacity, p.namespace or helm_charts[0].namespace,
             title=p.description or app_name(p, helm_charts))
+    return out
+
+
+def committed_files(synthesis: EnvironmentSynthesis, root: Path) -> dict[str, str]:
+    """Every file ``synth`` commits in ``charts/<env>/``: :func:`files` plus the rendered-object
+    snapshot of each chart (``.rendered/<chart>.yaml``, rendered with helm: $TRIPGEN_HELM, the
+    project's .tools/bin/helm, else helm on PATH; UsageError when there is none)."""
+    from ..lib.rendered import render_environment
+    from ..lib.validation import find_helm
+
+    out = files(synthesis)
+    out.update(render_environment(find_helm(root), synthesis.name, out, synthesis.charts))
     return out
 
 

@@ -68,7 +68,9 @@ class Releases:
         """The release of ``service``; a service missing from the file is a ConfigError."""
         if service not in self.services:
             raise ConfigError(f"{_display(self.path)}:services", service,
-                              f"allowed: a service listed in the file ({', '.join(self.services)})")
+                              f"allowed: a service listed in the file ({', '.join(self.services)}); a new service "
+                              f"gets its first release with `tripgen release set {service} --env {self.path.parent.name} "
+                              "--tag TAG`")
         return self.services[service]
 
     def tag(self, service: str) -> str:
@@ -236,15 +238,18 @@ def check_applied(releases: Releases, objects: list[dict[str, Any]], env: str) -
 # ---------------------------------------------------------------------------- editing
 
 
-def edit_text(text: str, path: Path, changes: dict[str, Release]) -> str:
-    """The file's text with ``changes`` applied (comments, order and quoting kept), schema-checked."""
+def edit_text(text: str, path: Path, changes: dict[str, Release], add: bool = False) -> str:
+    """The file's text with ``changes`` applied (comments, order and quoting kept), schema-checked;
+    with ``add``, a service the file lacks is appended."""
     y = _yaml()
     data = y.load(text)
     parse_releases(text, path)
     services = data["services"]
     for name, rel in changes.items():
         if name not in services:
-            raise ConfigError(f"{_display(path)}:services", name, f"allowed: {', '.join(services)}")
+            if not add:
+                raise ConfigError(f"{_display(path)}:services", name, f"allowed: {', '.join(services)}")
+            services[name] = {}
         entry = services[name]
         entry["tag"] = rel.tag
         if rel.digest:
@@ -295,12 +300,28 @@ def planned_set(root: Path, env: str, service: str, tag: str | None, digest: str
     path = releases_path(root, env)
     current = load_releases(path)
     if service not in current.services:
-        hint = difflib.get_close_matches(service, list(current.services), n=1)
-        raise ConfigError("SERVICE", service, f"did you mean {hint[0]}?" if hint
-                          else f"allowed: {', '.join(current.services)}")
+        return {env: _planned_new(root, env, path, current, service, tag, digest)}
     old = current.services[service]
     new = Release(tag if tag is not None else old.tag, digest if digest is not None else ("" if tag is not None else old.digest))
     return {env: edit_text(read_text(path), path, {service: new})}
+
+
+def _planned_new(root: Path, env: str, path: Path, current: Releases, service: str, tag: str | None,
+                 digest: str | None) -> str:
+    """The releases text with a first release of ``service``, which the config defines but the file
+    lacks (adding a service); a name no workload of the config has is refused with the nearest name."""
+    if tag is None:
+        raise ConfigError("--tag", "(none)", f"allowed: a tag for the first release of {service}, which "
+                          f"{_display(path)} does not list yet")
+    text = edit_text(read_text(path), path, {service: Release(tag, digest or "")}, add=True)
+    try:
+        synthesize_with(root, {env: text})
+    except ConfigError as err:
+        if err.field == f"{_display(path)}:services.{service}" or (err.field.endswith(f":services.{service}")):
+            hint = difflib.get_close_matches(service, list(current.services), n=1)
+            raise ConfigError("SERVICE", service, f"did you mean {hint[0]}?" if hint else err.allowed) from None
+        raise
+    return text
 
 
 def planned_promote(root: Path, source: str, target: str, services: tuple[str, ...]) -> dict[str, str]:
@@ -373,7 +394,7 @@ def synthesize_with(root: Path, new_texts: dict[str, str]) -> dict[str, Any]:
         copy_overlays(root / "overlays", scratch / "overlays")
         for env, text in new_texts.items():
             releases_path(scratch, env).write_text(text, encoding="utf-8")
-            out[env] = pipeline.synthesize(loader.load(scratch, env), scratch)
+            out[env] = pipeline.synthesize(loader.load(scratch, env), scratch, charts_dir=root / "charts")
     return out
 
 

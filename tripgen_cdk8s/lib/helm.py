@@ -7,10 +7,12 @@ This module knows Helm, not any application: it turns a :class:`~tripgen_cdk8s.l
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -319,24 +321,43 @@ def render_validate(values: ChartValues, prefix: str) -> str:
 # ---------------------------------------------------------------------------- chart files
 
 
-def chart_files(chart: Any) -> dict[str, str]:
-    """Every file of one chart, by relative path (``chart`` is a SynthesizedChart)."""
-    labels = _label_templates(chart.name, chart.version, chart.app_version)
-    files: dict[str, str] = {}
-    chart_yaml = {
+CONTENT_DIGEST_ANNOTATION = "tripgen-cdk8s/content-digest"
+"""The Chart.yaml annotation recording the digest of the chart's content (see :func:`versioned`)."""
+
+
+def _chart_yaml(chart: Any, version: str, digest: str) -> str:
+    chart_yaml: dict[str, Any] = {
         "apiVersion": "v2",
         "name": chart.name,
         "description": chart.description,
         "type": "application",
-        "version": chart.version,
+        "version": version,
         "appVersion": chart.app_version,
         "kubeVersion": chart.kubernetes.kube_version,
     }
     if chart.keywords:
         chart_yaml["keywords"] = list(chart.keywords)
-    if chart.annotations:
-        chart_yaml["annotations"] = dict(chart.annotations)
-    files["Chart.yaml"] = yaml.dump(chart_yaml, Dumper=_Dumper, sort_keys=False, width=10_000)
+    meta = chart.metadata
+    if meta is not None and meta.home:
+        chart_yaml["home"] = meta.home
+    if meta is not None and meta.sources:
+        chart_yaml["sources"] = list(meta.sources)
+    if meta is not None and meta.maintainers:
+        chart_yaml["maintainers"] = [{k: v for k, v in (("name", m.name), ("email", m.email), ("url", m.url)) if v}
+                                     for m in meta.maintainers]
+    annotations = dict(chart.annotations)
+    if digest:
+        annotations[CONTENT_DIGEST_ANNOTATION] = digest
+    if annotations:
+        chart_yaml["annotations"] = annotations
+    return yaml.dump(chart_yaml, Dumper=_Dumper, sort_keys=False, width=10_000)
+
+
+def chart_files(chart: Any) -> dict[str, str]:
+    """Every file of one chart, by relative path (``chart`` is a SynthesizedChart)."""
+    labels = _label_templates(chart.name, chart.version, chart.app_version)
+    files: dict[str, str] = {}
+    files["Chart.yaml"] = _chart_yaml(chart, chart.version, chart.content_digest)
     files[".helmignore"] = HELMIGNORE
     files["values.yaml"] = render_values(chart.values)
     files["values.schema.json"] = render_schema(chart.values, f"{chart.name} values")
@@ -358,6 +379,69 @@ def chart_files(chart: Any) -> dict[str, str]:
     files["templates/NOTES.txt"] = render_notes(chart)
     files["README.md"] = render_readme(chart)
     return files
+
+
+def content_digest(chart: Any) -> str:
+    """``sha256:<hex>`` over every file of the chart, with Chart.yaml's ``version`` and digest
+    annotation left out: equal for equal content whatever the version (the templates render the
+    ``helm.sh/chart`` label from ``.Chart.Version``, so no other file holds it)."""
+    files = chart_files(chart)
+    files["Chart.yaml"] = _chart_yaml(chart, "", "")
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+_SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\Z")
+
+
+def _core(version: str) -> tuple[int, int, int] | None:
+    match = _SEMVER.match(version)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def next_version(base: str, digest: str, committed: Mapping[str, Any] | None) -> str:
+    """The version of a chart whose content has ``digest``, given its committed Chart.yaml
+    (``committed``, parsed; None when there is none) and the version the config asks for (``base``).
+
+    Same digest as committed: the committed version (unless ``base`` is higher).  Another digest:
+    the committed version with its patch number bumped (unless ``base`` is higher).  No committed
+    chart, or one without a SemVer version: ``base``.  Deterministic: the same content and the same
+    committed chart give the same version; no git history is read."""
+    base_core = _core(base)
+    if not committed or base_core is None:
+        return base
+    old = str(committed.get("version", ""))
+    old_core = _core(old)
+    if old_core is None:
+        return base
+    annotations = committed.get("annotations")
+    same = isinstance(annotations, dict) and annotations.get(CONTENT_DIGEST_ANNOTATION) == digest
+    if same:
+        return old if old_core >= base_core else base
+    bumped = (old_core[0], old_core[1], old_core[2] + 1)
+    return ".".join(map(str, bumped)) if bumped >= base_core else base
+
+
+def _relabel(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, dict):
+        return {k: new if k == HELM_CHART and v == old else _relabel(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_relabel(v, old, new) for v in node]
+    return node
+
+
+def versioned(chart: Any, committed: Mapping[str, Any] | None) -> Any:
+    """``chart`` (a SynthesizedChart) with its content digest recorded and its version moved as
+    :func:`next_version` says, the ``helm.sh/chart`` labels of its objects following."""
+    digest = content_digest(chart)
+    version = next_version(chart.version, digest, committed)
+    objects = chart.objects
+    if version != chart.version:
+        old, new = chart_label(chart.name, chart.version), chart_label(chart.name, version)
+        objects = [_relabel(o, old, new) for o in objects]
+    return dataclasses.replace(chart, version=version, content_digest=digest, objects=objects)
 
 
 def render_notes(chart: Any) -> str:

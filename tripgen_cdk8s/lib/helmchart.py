@@ -21,8 +21,10 @@ import constructs
 from .errors import ConfigError
 from .kubeversions import KubernetesVersions
 from .labels import standard_labels
+from .model import ChartMetadata, Maintainer
 
 Path = tuple[str | int, ...]
+__all__ = ["ChartMetadata", "Maintainer"]  # re-exported: the chart's metadata types live in lib.model
 
 
 @dataclass(frozen=True)
@@ -437,7 +439,8 @@ class HelmChartProps:
     ``tripgen-cdk8s/generated-by``), ``helper_prefix`` (the prefix of the chart's named
     templates, ``<prefix>.image``; default the chart name), ``kubernetes``: the supported
     :class:`~tripgen_cdk8s.lib.kubeversions.KubernetesVersions` (default 1.29-1.37: the chart's
-    ``kubeVersion``, Pod Security version and the schemas ``validate`` checks).
+    ``kubeVersion``, Pod Security version and the schemas ``validate`` checks), ``metadata``: the
+    chart's :class:`ChartMetadata` (default: the project's ``chart_metadata``, else none).
     """
 
     namespace: str
@@ -449,6 +452,7 @@ class HelmChartProps:
     annotations: Mapping[str, str] = field(default_factory=lambda: {GENERATOR_ANNOTATION: "tripgen-cdk8s"})
     helper_prefix: str = ""
     kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
+    metadata: ChartMetadata | None = None
 
 
 class HelmChart(cdk8s.Chart):
@@ -631,6 +635,8 @@ class SynthesizedChart:
     annotations: Mapping[str, str] = field(default_factory=dict)
     helper_prefix: str = ""
     kubernetes: KubernetesVersions = field(default_factory=KubernetesVersions)
+    metadata: ChartMetadata | None = None
+    content_digest: str = ""
 
     @property
     def is_helm(self) -> bool:
@@ -645,7 +651,7 @@ class SynthesizedChart:
             app_version=chart.app_version, description=chart.description, namespace=chart.target_namespace,
             objects=chart.synthesize(), values=chart.values, notes=list(chart.notes),
             keywords=chart.props.keywords, annotations=dict(chart.props.annotations),
-            helper_prefix=chart.helper_prefix, kubernetes=chart.props.kubernetes)
+            helper_prefix=chart.helper_prefix, kubernetes=chart.props.kubernetes, metadata=chart.props.metadata)
 
 
 def resources_of(construct: object) -> list[Resource]:

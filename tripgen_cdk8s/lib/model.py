@@ -243,3 +243,22 @@ class SyncWindow:
         whole window); a list, range or step in those fields opens it several times."""
         minute, hour = self.schedule.split()[:2]
         return minute.isdigit() and hour.isdigit()
+
+
+@dataclass(frozen=True)
+class Maintainer:
+    """One entry of Chart.yaml's ``maintainers``: a name, and optionally an email and a URL."""
+
+    name: str
+    email: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ChartMetadata:
+    """What Chart.yaml says about where a chart comes from: ``home`` (the project's URL),
+    ``sources`` (URLs of its source code) and ``maintainers``."""
+
+    home: str = ""
+    sources: tuple[str, ...] = ()
+    maintainers: tuple[Maintainer, ...] = ()

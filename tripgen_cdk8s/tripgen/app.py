@@ -356,7 +356,7 @@ def to_project(env: Environment) -> Project:
 
     return Project(
         name=env.name, build=build_env, app=PART_OF, namespace=env.namespace, version=env.chart_version,
-        description="TripGen",
+        description="TripGen", chart_metadata=env.chart_metadata,
         guardrails=GenericGuardrails(
             immutable_image_tags=gr.immutable_image_tags, release_tag_pattern=gr.release_tag_pattern,
             require_digest=gr.require_digest, min_replicas=gr.min_replicas,

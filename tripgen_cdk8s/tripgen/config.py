@@ -21,8 +21,10 @@ from ..lib.errors import ConfigError
 from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
+from ..lib.model import ChartMetadata as ChartMetadata
 from ..lib.model import HorizontalScaling as HorizontalScaling
 from ..lib.model import Image as Image
+from ..lib.model import Maintainer as Maintainer
 from ..lib.model import PodsMetric as PodsMetric
 from ..lib.model import ResourceAmounts as ResourceAmounts
 from ..lib.model import Resources as Resources
@@ -333,6 +335,13 @@ class Guardrails(GenericGuardrails):
 INGRESS_KINDS = ("AppGatewayIngress", "NginxIngress")
 
 
+TRIPGEN_CHART_METADATA = ChartMetadata(
+    home="https://github.com/tripgen/k8s-manifests",
+    sources=("https://github.com/tripgen/k8s-manifests",),
+    maintainers=(Maintainer(name="devops-team", url="https://github.com/tripgen/k8s-manifests"),),
+)
+
+
 @dataclass(frozen=True)
 class Environment:
     """Everything one environment's charts are generated from."""
@@ -350,6 +359,9 @@ class Environment:
     messaging: Messaging = field(default_factory=Messaging)
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     chart_version: str = "1.0.0"
+    # Chart.yaml's home, sources and maintainers (docs/spec: the GitOps repository; the approvers of a
+    # production change, devops-team).  No email: the spec gives none.
+    chart_metadata: ChartMetadata = field(default_factory=lambda: TRIPGEN_CHART_METADATA)
     # The supported Kubernetes minors: from 1.29, the version the charts were first written for, to
     # 1.37, the newest AKS release (AKS LTS 1.32-1.33 and standard 1.35-1.37 lie inside); README
     # "Kubernetes versions".  The charts' kubeVersion, Pod Security version and validate follow it.

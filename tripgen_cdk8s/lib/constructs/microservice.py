@@ -10,7 +10,7 @@ import constructs
 
 from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Resource, config_checksum, embeds_namespace
-from ..labels import NAME, selector_labels, standard_labels
+from ..labels import HELM_CHART, NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
 from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
 from .connections import Connectable, Connections
@@ -120,7 +120,9 @@ class MicroService(constructs.Construct):
                                       component=props.component, part_of=props.part_of,
                                       chart=f"{chart.chart_name}-{chart.chart_version}")
         self.selector = selector_labels(name=props.name, instance=chart.chart_name)
-        self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
+        # no helm.sh/chart on the pods: a chart version bump alone must not change the pod template
+        # (it would restart every pod, and start a blue-green rollout)
+        self.pod_labels: dict[str, str] = {**{k: v for k, v in self.labels.items() if k != HELM_CHART}, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
         self.connections = Connections(self, on_call=self._add_callee_url)
         self.scheduling = Scheduling(self.selector, owner=self)

@@ -16,7 +16,7 @@ import constructs
 
 from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Path, Resource, config_checksum, embeds_namespace
-from ..labels import NAME, selector_labels, standard_labels
+from ..labels import HELM_CHART, NAME, selector_labels, standard_labels
 from ..model import Image, Resources
 from .connections import Connectable, Connections
 from .pod import (
@@ -119,7 +119,9 @@ class PodWorkload(constructs.Construct):
                                       component=props.component or self.COMPONENT, part_of=props.part_of,
                                       chart=f"{chart.chart_name}-{chart.chart_version}")
         self.selector = selector_labels(name=props.name, instance=chart.chart_name)
-        self.pod_labels: dict[str, str] = {**self.labels, **props.pod_labels}
+        # no helm.sh/chart on the pods: a chart version bump alone must not change the pod template
+        # (it would restart every pod, and start a blue-green rollout)
+        self.pod_labels: dict[str, str] = {**{k: v for k, v in self.labels.items() if k != HELM_CHART}, **props.pod_labels}
         self.config: dict[str, str] = dict(props.config)
         self.support_annotations: dict[str, str] = self._support_annotations(props)
         """Annotations of the objects the pods need first (ServiceAccount, ConfigMap, their

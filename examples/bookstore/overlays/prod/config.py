@@ -23,6 +23,7 @@ from tripgen_cdk8s import (
     AppNamespaceProps,
     AutoscaledService,
     AutoscaledServiceProps,
+    ChartMetadata,
     GitOps,
     Guardrails,
     HelmChart,
@@ -30,6 +31,7 @@ from tripgen_cdk8s import (
     HorizontalScaling,
     Image,
     IngressRoute,
+    Maintainer,
     MicroService,
     MicroServiceProps,
     NamespaceNetworkPolicies,
@@ -150,6 +152,13 @@ config = Project(
     build=build,
     app="bookstore",
     description="Bookstore",
+    # Chart.yaml's home, sources and maintainers (every chart of the environment); a maintainer may
+    # also have an email: Maintainer(name="Jane Doe", email="jane@example.com").
+    chart_metadata=ChartMetadata(
+        home="https://github.com/example/bookstore-deploy",
+        sources=("https://github.com/example/bookstore-deploy",),
+        maintainers=(Maintainer(name="bookstore-team", url="https://github.com/example/bookstore-deploy"),),
+    ),
     # Guardrails are data: production refuses a mutable or unpinned image, fewer than 2 pods, a pod
     # outside the default deny, an autoscaled service without a PDB, and containers without
     # resources or probes.  Each is checked at synth (exit 2, naming the field and the guardrail)

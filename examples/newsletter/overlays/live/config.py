@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from newsletter import Sizing, build
 
-from tripgen_cdk8s import GitOps, Guardrails, NodePool, Project, SyncWindow, load_releases
+from tripgen_cdk8s import ChartMetadata, GitOps, Guardrails, NodePool, Project, SyncWindow, load_releases
 
 RELEASES = load_releases(__file__)
 SIZING = Sizing(namespace="mail", host="newsletter.example.com", api_replicas=(2, 8), sender_replicas=(2, 20),
@@ -16,6 +16,8 @@ config = Project(
     build=lambda app: build(app, "live", RELEASES, SIZING),
     app="newsletter",
     description="Newsletter",
+    chart_metadata=ChartMetadata(home="https://git.example.com/newsletter/deploy",
+                                 sources=("https://git.example.com/newsletter/deploy",)),
     guardrails=Guardrails(
         immutable_image_tags=True,   # semver release tags (or digests) only
         require_digest=True,         # and every image pinned by the digest CI recorded

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from newsletter import Sizing, build
 
-from tripgen_cdk8s import GitOps, Guardrails, Project, load_releases
+from tripgen_cdk8s import ChartMetadata, GitOps, Guardrails, Project, load_releases
 
 RELEASES = load_releases(__file__)
 SIZING = Sizing(namespace="mail-staging", host="newsletter.staging.example.com", api_replicas=(1, 2),
@@ -16,6 +16,8 @@ config = Project(
     build=lambda app: build(app, "staging", RELEASES, SIZING),
     app="newsletter",
     description="Newsletter",
+    chart_metadata=ChartMetadata(home="https://git.example.com/newsletter/deploy",
+                                 sources=("https://git.example.com/newsletter/deploy",)),
     guardrails=Guardrails(require_default_deny=True, require_resources=True),
     gitops=GitOps(repo_url="https://git.example.com/newsletter/deploy", project="newsletter-staging",
                   waves={"mail-platform": 0, "api": 1, "sender": 2, "digest": 2}),
