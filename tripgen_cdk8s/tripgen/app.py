@@ -50,12 +50,12 @@ from ..lib.constructs import (
     ZoneSpreadPolicyProps,
     nginx_annotations,
 )
+from ..lib.constructs.connections import KUBERNETES_API
 from ..lib.constructs.microservice import SECRETS_MOUNT
 from ..lib.constructs.strategy import AnyStrategy
 from ..lib.errors import ConfigError
 from ..lib.helmchart import HelmChart, HelmChartProps
 from ..lib.labels import standard_labels
-from ..lib.constructs.connections import KUBERNETES_API
 from ..lib.model import EgressFeature, HorizontalScaling, IpBlock, KedaScaling, Toleration
 from ..lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
 from .config import (

@@ -23,8 +23,8 @@ from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
 from ..lib.model import EgressFeature as EgressFeature
 from ..lib.model import HorizontalScaling as HorizontalScaling
-from ..lib.model import IpBlock as IpBlock
 from ..lib.model import Image as Image
+from ..lib.model import IpBlock as IpBlock
 from ..lib.model import PodsMetric as PodsMetric
 from ..lib.model import ResourceAmounts as ResourceAmounts
 from ..lib.model import Resources as Resources

@@ -140,7 +140,8 @@ class PrivateEndpointSecretProps:
     default none.  ``feature``: the name of the egress feature the store is (``store-postgresql``):
     the workload :meth:`~Connections.uses` it, and the endpoint's egress is allowed as that feature
     (``connections.allow_feature``), so the validate invariant refuses a store without its egress
-    under a default deny; default "" (a plain ``allow_to`` of the endpoint).  ``settings``: the non-secret connection settings (host, port...) for the workload's
+    under a default deny; default "" (a plain ``allow_to`` of the endpoint).  ``settings``: the
+    non-secret connection settings (host, port...) for the workload's
     ConfigMap; default none.
     """
 
