@@ -15,9 +15,9 @@ import dataclasses
 import ipaddress
 
 import pytest
+from test_app_model import make_project
 
 from conftest import ROOT, find, objects, run_cli
-from test_app_model import make_project
 from tripgen_cdk8s.lib.errors import ConfigError
 from tripgen_cdk8s.lib.model import FEATURE_EGRESS, FEATURES, INTERNET_EGRESS, EgressFeature, IpBlock
 from tripgen_cdk8s.lib.validation import check_feature_egress, check_internet_egress, check_invariants
