@@ -812,7 +812,7 @@ def validate(env: Environment) -> Environment:
     return env
 
 
-def _egress_cidrs(path: str, values: object) -> None:
+def _egress_cidrs(path: str, values: tuple[str, ...]) -> None:
     if not isinstance(values, tuple):
         _fail(path, values, "allowed: a tuple of CIDRs")
     for i, cidr in enumerate(values):
@@ -822,7 +822,7 @@ def _egress_cidrs(path: str, values: object) -> None:
                   "egress with its reason instead)")
 
 
-def _ports(path: str, values: object) -> None:
+def _ports(path: str, values: tuple[int, ...]) -> None:
     if not isinstance(values, tuple) or not values:
         _fail(path, values, "allowed: a tuple of at least one TCP port")
     for i, port in enumerate(values):

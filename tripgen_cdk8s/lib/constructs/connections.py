@@ -2,7 +2,7 @@
 
 ``svc.connections.allow_to(peer, ports=...)`` where ``peer`` is another workload (its pods, on its
 port by default) or an :class:`~tripgen_cdk8s.lib.model.IpBlock` (a private endpoint's subnet, or
-``IpBlock.internet()``).  The mirror rule on a workload peer is recorded too, so each side's
+``IpBlock.internet(reason=...)``).  The mirror rule on a workload peer is recorded too, so each side's
 NetworkPolicy (:class:`~tripgen_cdk8s.lib.constructs.network.ServiceNetworkPolicy`) is produced
 from its own connections at synthesis.
 
