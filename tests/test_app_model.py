@@ -109,7 +109,9 @@ def test_a_project_gets_argocd_manifests_and_the_environment_readme(tmp_path):
     env_dir = root / "charts" / "live"
     bootstrap = list(yaml.safe_load_all((env_dir / "argocd" / "bootstrap.yaml").read_text()))
     project, apps_project, root_app = bootstrap
-    assert (project["kind"], project["metadata"]["name"]) == ("AppProject", "shop")
+    # no gitops.project: the AppProject is <app>-<env>, so another environment of shop can share the Argo CD
+    assert (project["kind"], project["metadata"]["name"]) == ("AppProject", "shop-live")
+    assert apps_project["metadata"]["name"] == "shop-live-apps"
     assert project["spec"]["destinations"] == [{"namespace": "commerce", "server": "https://aks-live.example.com:443"}]
     assert root_app["metadata"]["name"] == "shop-live"
     assert root_app["spec"]["source"]["path"] == "charts/live/argocd/applications"

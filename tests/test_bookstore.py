@@ -231,7 +231,7 @@ def test_the_example_has_exactly_its_three_charts_and_its_argocd_manifests():
     assert apps == sorted(f"{c}.yaml" for c in CHART_NAMES)
     bootstrap = list(yaml.safe_load_all((CHARTS_DIR / "argocd" / "bootstrap.yaml").read_text()))
     assert [(o["kind"], o["metadata"]["name"]) for o in bootstrap] == [
-        ("AppProject", "bookstore"), ("AppProject", "bookstore-apps"), ("Application", "bookstore-prod")]
+        ("AppProject", "bookstore-prod"), ("AppProject", "bookstore-prod-apps"), ("Application", "bookstore-prod")]
 
 
 @pytest.mark.parametrize("chart", CHART_NAMES)

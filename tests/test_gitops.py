@@ -75,6 +75,65 @@ def test_root_application_and_project_of_prod():
 
 
 @pytest.mark.parametrize("env", ["prod", "dev"])
+def test_the_project_allows_exactly_the_cluster_objects_of_its_environment_by_name(env):
+    """Issue 21 #22: not any Namespace or any ClusterRole, only the environment's own (the name
+    restriction needs Argo CD 3.2, docs/network.md); its one destination is the environment's namespace."""
+    project = next(o for o in objects(env, "AppProject") if not o["metadata"]["name"].endswith("-apps"))["spec"]
+    cluster = [o for c in synthesis(env).charts if c.is_helm for o in c.objects if "namespace" not in o["metadata"]]
+    assert sorted((k["group"], k["kind"], k["name"]) for k in project["clusterResourceWhitelist"]) == sorted(
+        (o["apiVersion"].split("/")[0] if "/" in o["apiVersion"] else "", o["kind"], o["metadata"]["name"]) for o in cluster)
+    names = {k["kind"]: set() for k in project["clusterResourceWhitelist"]}
+    for k in project["clusterResourceWhitelist"]:
+        names[k["kind"]].add(k["name"])
+    assert names == {"Namespace": {f"tripgen-{env}"},
+                     "ClusterRole": {f"tripgen-{env}-application-reader", f"tripgen-{env}-application-writer"}}
+    assert [d["namespace"] for d in project["destinations"]] == [f"tripgen-{env}"]
+
+
+def test_prod_and_dev_share_no_cluster_or_argocd_object_name():
+    from tripgen_cdk8s.app.pipeline import check_cluster_names
+
+    prod, dev = synthesis("prod"), synthesis("dev")
+    assert check_cluster_names([prod, dev]) == []
+    shared = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in prod.charts[-1].objects} & {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in dev.charts[-1].objects}
+    assert shared == set()
+
+
+def test_two_environments_with_one_namespace_or_project_are_refused():
+    import dataclasses as dc
+
+    from tripgen_cdk8s.app.pipeline import check_cluster_names
+
+    prod = overlays.load(ROOT, "prod")
+    dev = overlays.load(ROOT, "dev")
+    same_namespace = synthesize(dc.replace(dev, namespace=prod.namespace))
+    errors = check_cluster_names([synthesis("prod"), same_namespace])
+    assert "ClusterRole/tripgen-prod-application-reader: emitted by environments prod and dev, which deploy to one " \
+           "cluster" in " ".join(errors)
+    assert any(e.startswith("Namespace/tripgen-prod:") for e in errors)
+    same_project = synthesize(dc.replace(dev, gitops=dc.replace(dev.gitops, project=prod.gitops.project)))
+    errors = check_cluster_names([synthesis("prod"), same_project])
+    assert [e.split(":")[0] for e in errors] == ["AppProject/tripgen in namespace argocd",
+                                                 "AppProject/tripgen-apps in namespace argocd"]
+    # another cluster: nothing is shared
+    elsewhere = synthesize(dc.replace(dev, namespace=prod.namespace, gitops=dc.replace(
+        dev.gitops, project=prod.gitops.project, destination_server="https://aks-dev.example.com:443")))
+    assert check_cluster_names([synthesis("prod"), elsewhere]) == []
+
+
+def test_synth_of_every_environment_refuses_a_shared_cluster_name(project_copy):
+    config = project_copy / "overlays" / "dev" / "config.py"
+    text = config.read_text()
+    assert 'NAMESPACE = "tripgen-dev"' in text
+    config.write_text(text.replace('NAMESPACE = "tripgen-dev"', 'NAMESPACE = "tripgen-prod"'))
+    proc = run_cli("synth", cwd=project_copy)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "emitted by environments prod and dev" in proc.stderr
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
 def test_bootstrap_is_one_file_holding_the_projects_and_the_root_application(env):
     docs = [d for d in yaml.safe_load_all((ROOT / "charts" / env / "argocd" / "bootstrap.yaml").read_text()) if d]
     assert sorted((d["kind"], d["metadata"]["name"]) for d in docs) == sorted(

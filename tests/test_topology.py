@@ -142,7 +142,11 @@ def test_prod_stores_and_internet_with_cidr_and_port():
     bus = {(s, "10.0.1.0/24 :443, :5671", "store_service_bus_10_0_1_0_24")
            for s in ("trip_service", "ai_service", "location_service")}
     internet = {(s, "0.0.0.0/0 :443", "internet_https") for s in ("ai_service", "location_service")}
-    assert edges == every_db | bus | internet
+    # the egress of the features the services turn on (TRIPGEN.md 6.7-6.8): telemetry for every
+    # service, the Kubernetes API for user-service (the example CIDRs of overlays/prod/config.py)
+    telemetry = {(s.replace("-", "_"), "10.0.5.0/24 :443", "store_https_endpoint_10_0_5_0_24") for s in SERVICES}
+    api = {("user_service", "10.0.6.0/28 :443", "store_https_endpoint_10_0_6_0_28")}
+    assert edges == every_db | bus | internet | telemetry | api
 
 
 def test_prod_scalers_are_attached_to_their_workloads():

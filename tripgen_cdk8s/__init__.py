@@ -37,8 +37,8 @@ _EXPORTS = {
     "Image": "lib.model", "Resources": "lib.model", "ResourceAmounts": "lib.model",
     "HorizontalScaling": "lib.model", "KedaScaling": "lib.model", "PodsMetric": "lib.model",
     "ObjectMetric": "lib.model", "ExternalMetric": "lib.model",
-    "IpBlock": "lib.model", "Toleration": "lib.model", "SecretFile": "lib.model", "SyncWindow": "lib.model",
-    "ChartMetadata": "lib.model", "Maintainer": "lib.model",
+    "IpBlock": "lib.model", "EgressFeature": "lib.model", "Toleration": "lib.model", "SecretFile": "lib.model",
+    "SyncWindow": "lib.model", "ChartMetadata": "lib.model", "Maintainer": "lib.model",
     # constructs and their props
     "MicroService": "lib.constructs", "MicroServiceProps": "lib.constructs",
     "AutoscaledService": "lib.constructs", "AutoscaledServiceProps": "lib.constructs", "Scalable": "lib.constructs",
@@ -78,7 +78,8 @@ __all__ = [
     "ClusterRoleGrantProps", "ConfigError", "Connections", "ConstructError", "Container", "ContainerPort",
     "CronJob", "CronJobProps", "Destination", "EnvFrom", "EnvValue", "EnvironmentSynthesis",
     "ExternalMetric", "GitOps", "GrafanaDashboard", "GrafanaDashboardProps", "Guardrails", "HelmChart",
-    "HelmChartProps", "Hook", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "Job", "JobProps", "Maintainer",
+    "HelmChartProps", "Hook", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "EgressFeature", "Job", "JobProps",
+    "Maintainer",
     "JsonPatch", "KedaScaling", "KeyVaultAccess", "MicroService", "MicroServiceProps",
     "NamespaceNetworkPolicies", "NamespacePoliciesProps", "NodePool", "ObjectMetric", "PodProps",
     "PodWorkload", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret", "PrivateEndpointSecretProps",
@@ -190,6 +191,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         resources_of,
     )
     from .lib.model import (
+        EgressFeature,
         ExternalMetric,
         HorizontalScaling,
         Image,

@@ -96,6 +96,10 @@ def _synthesize(root: Path, env_names: list[str], sets: tuple[str, ...]) -> list
         for errors in skipped.values():
             if len(errors) == len(env_names):  # no environment has it: the error of one that has the chart
                 raise next((e for e in errors if "unknown values key" in e.allowed), errors[0])
+        clashes = pipeline.check_cluster_names(results)
+        if clashes:
+            raise ConfigError(f"environments ({len(clashes)} shared name{'s' if len(clashes) > 1 else ''})", clashes[0],
+                              "allowed: cluster-scoped and Argo CD object names of one environment each")
         return results
     except (ConfigError, UsageError) as err:
         _fail(str(err))

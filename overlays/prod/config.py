@@ -5,6 +5,7 @@ from tripgen_cdk8s.tripgen.config import (
     AlertRouting,
     AppGatewayIngress,
     CachePolicy,
+    ClusterNetwork,
     Delivery,
     Environment,
     GitOps,
@@ -117,7 +118,15 @@ config = Environment(
         dashboards=True,
     ),
     # TRIPGEN.md 9.3: Application Insights with 10 % sampling, JSON logs for Container Insights.
-    telemetry=Telemetry(connection_string_object="appinsights-connection-string", sampling_percentage=10),
+    # TRIPGEN.md 6.8: egress to the ingestion endpoint, the Azure Monitor Private Link Scope's private
+    # endpoint subnet.  10.0.5.0/24 is an EXAMPLE address (the spec names none): replace it with the
+    # subnet of your AMPLS private endpoint (docs/network.md).
+    telemetry=Telemetry(connection_string_object="appinsights-connection-string", sampling_percentage=10,
+                        egress_cidrs=("10.0.5.0/24",)),
+    # TRIPGEN.md 6.7: the API server's address, for user-service's Kubernetes API access.  10.0.6.0/28
+    # is an EXAMPLE address (the spec names none): replace it with your AKS API server's private IP
+    # or API server subnet (docs/network.md).
+    cluster_network=ClusterNetwork(api_server_cidrs=("10.0.6.0/28",), api_server_ports=(443,)),
     # Blue-green through Argo Rollouts (DP 2.1.2, 3.2): promotion needs approval, the old stack
     # stays 30 minutes, and the preview must keep its 5xx rate below 0.5 % before promotion.
     delivery=Delivery(auto_promotion_enabled=False, scale_down_delay_seconds=1800, max_preview_error_rate="0.005"),

@@ -80,7 +80,7 @@ def test_ingress_from_an_ip_block_defaults_to_the_owner_port():
 
 
 def test_internet_excludes_the_private_ranges():
-    internet = IpBlock.internet()
+    internet = IpBlock.internet(reason="the internet")
     assert internet.to_json() == {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}
     assert internet.description == "the internet"
     assert IpBlock("10.0.0.0/24").to_json() == {"cidr": "10.0.0.0/24"}

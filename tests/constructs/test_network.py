@@ -69,7 +69,7 @@ def test_egress_to_callees_sorted_by_name_then_ip_blocks_in_order():
     chart = new_chart()
     service = services(chart)
     caller = service("caller")
-    caller.connections.allow_to(IpBlock.internet(), (443,))
+    caller.connections.allow_to(IpBlock.internet(reason="the internet"), (443,))
     caller.connections.allow_to(service("zeta"))
     caller.connections.allow_to(SUBNET, (5432, 6432))
     caller.connections.allow_to(service("alpha", port=7000))
@@ -78,7 +78,7 @@ def test_egress_to_callees_sorted_by_name_then_ip_blocks_in_order():
     assert egress == [
         {"to": [selects("alpha")], "ports": tcp(7000)},
         {"to": [selects("zeta")], "ports": tcp(8080)},
-        {"to": [{"ipBlock": IpBlock.internet().to_json()}], "ports": tcp(443)},
+        {"to": [{"ipBlock": IpBlock.internet(reason="the internet").to_json()}], "ports": tcp(443)},
         {"to": [{"ipBlock": {"cidr": "10.0.2.0/24"}}], "ports": tcp(5432, 6432)}]
 
 

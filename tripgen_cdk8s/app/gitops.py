@@ -2,7 +2,8 @@
 
 ``bootstrap.yaml`` holds the AppProject of the charts (the manifests repository as its only
 source, the environment's namespace on the configured cluster as its only destination, a whitelist
-of exactly the kinds the charts emit, the sync window), a small AppProject for the app of apps, and
+of exactly the kinds the charts emit, cluster-scoped objects by name, which needs Argo CD 3.2 or
+later; the sync window), a small AppProject for the app of apps, and
 the root Application; ``applications/<chart>.yaml`` one child Application per chart with its sync
 wave and ``ignoreDifferences`` on ``/spec/replicas`` of exactly the workloads an autoscaler owns
 (found in the chart's objects).  One ``kubectl apply -f charts/<env>/argocd/bootstrap.yaml``
@@ -32,15 +33,33 @@ CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResou
 SCALERS = {"HorizontalPodAutoscaler": ("spec", "scaleTargetRef"), "ScaledObject": ("spec", "scaleTargetRef")}
 
 
+def is_cluster_scoped(obj: dict[str, Any]) -> bool:
+    """Whether ``obj`` is a cluster-scoped object (a Namespace, a ClusterRole...)."""
+    return obj["kind"] in CLUSTER_SCOPED
+
+
 def kinds(charts: list[SynthesizedChart]) -> list[tuple[ResourceKind, bool]]:
-    """(group, kind) of every object the charts emit, and whether it is namespaced."""
+    """(group, kind) of every namespaced object the charts emit, and (group, kind, name) of every
+    cluster-scoped one, with whether it is namespaced: the AppProject allows exactly those
+    cluster objects by name (Argo CD 3.2 or later), not every object of their kind."""
     found = set()
     for chart in charts:
         for obj in chart.objects:
             api_version, kind = obj["apiVersion"], obj["kind"]
             group = api_version.split("/")[0] if "/" in api_version else ""
-            found.add((ResourceKind(group, kind), kind not in CLUSTER_SCOPED))
-    return sorted(found, key=lambda x: (x[0].group, x[0].kind))
+            if is_cluster_scoped(obj):
+                found.add((ResourceKind(group, kind, obj["metadata"]["name"]), False))
+            else:
+                found.add((ResourceKind(group, kind), True))
+    return sorted(found, key=lambda x: (x[0].group, x[0].kind, x[0].name))
+
+
+def project_name(project: Project, charts: list[SynthesizedChart]) -> str:
+    """The AppProject of the charts: ``gitops.project``, else ``<app>-<env>`` (each environment its
+    own project, so two environments of an app can be bootstrapped in one Argo CD)."""
+    g = project.gitops
+    assert g is not None
+    return g.project or f"{app_name(project, charts)}-{project.name}"
 
 
 def autoscaled(objects: list[dict[str, Any]]) -> tuple[tuple[str, str, str], ...]:
@@ -67,7 +86,7 @@ def gitops_chart(project: Project, charts: list[SynthesizedChart]) -> Synthesize
     namespace = project.namespace or charts[0].namespace
     version = project.version or charts[0].version
     title = project.description or app
-    project_name = g.project or app
+    argo_project = project_name(project, charts)
     server, cluster = g.destination.server, g.destination.name
     scope = cdk8s.App()
     out = ManifestChart(scope, GITOPS_DIR, description=f"ArgoCD project and applications of {app}-{env}")
@@ -79,7 +98,7 @@ def gitops_chart(project: Project, charts: list[SynthesizedChart]) -> Synthesize
     registry = parse_registry(g.chart_registry, "gitops.chart_registry") if g.chart_registry else None
     chart_repo = registry.argocd_repo_url(env) if registry else ""
     chart_project = ArgoProject(out, "project", ArgoProjectProps(
-        name=project_name, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        name=argo_project, argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
         destination_namespace=namespace, labels=labels,
         namespaced_kinds=tuple(k for k, namespaced in found if namespaced),
         cluster_kinds=tuple(k for k, namespaced in found if not namespaced),
@@ -88,7 +107,7 @@ def gitops_chart(project: Project, charts: list[SynthesizedChart]) -> Synthesize
                                                      else f"under {g.charts_path}/{env}/"),
         source_repos=(chart_repo,) if chart_repo else ()))
     bootstrap = ArgoProject(out, "bootstrap-project", ArgoProjectProps(
-        name=f"{project_name}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
+        name=f"{argo_project}-apps", argocd_namespace=g.argocd_namespace, repo_url=g.repo_url,
         destination_namespace=g.argocd_namespace, labels=labels,
         namespaced_kinds=(ResourceKind("argoproj.io", "Application"),),
         description=f"{title} {env}: the app-of-apps that creates the chart Applications"))

@@ -72,8 +72,9 @@ class Destination:
 @dataclass(frozen=True)
 class GitOps:
     """How Argo CD deploys the environment from git: ``repo_url`` and ``target_revision`` of the
-    manifests repository, the ``argocd_namespace``, the AppProject name ``project`` (default the
-    app's name), the ``destination`` cluster, an optional ``sync_window``, the sync wave of each
+    manifests repository, the ``argocd_namespace``, the AppProject name ``project`` (default
+    ``<app>-<env>``, so each environment has its own project and two can share one Argo CD), the
+    ``destination`` cluster, an optional ``sync_window``, the sync wave of each
     chart (``waves``, by chart name; others get ``default_wave``) and ``charts_path``, the
     repository path that holds ``<env>/<chart>/`` (default ``charts``).
 

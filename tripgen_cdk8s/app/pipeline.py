@@ -211,6 +211,39 @@ def _check(project: Project, root: Path | None, charts: list[SynthesizedChart]) 
     return report, warnings
 
 
+def _destination(synthesis: EnvironmentSynthesis) -> tuple[str, str]:
+    g = synthesis.project.gitops
+    return (g.destination.server, g.destination.name) if g is not None else ("", "")
+
+
+def check_cluster_names(syntheses: list[EnvironmentSynthesis]) -> list[str]:
+    """Two environments of an app deployed to one cluster share no object names there: no
+    cluster-scoped object (Namespace, ClusterRole...) and no Argo CD object (AppProject,
+    Application, in the shared Argo CD namespace) of one environment has the name of the other's,
+    so both can be bootstrapped side by side (the second would otherwise take over, or fight over,
+    the first's objects).  Environments deploying to different clusters (``gitops.destination``)
+    are not compared.  One line per name, naming both environments."""
+    from .gitops import is_cluster_scoped
+
+    owners: dict[tuple[tuple[str, str], str, str | None, str], str] = {}
+    errors = []
+    for s in syntheses:
+        dest = _destination(s)
+        shared = [(o, False) for c in s.helm_charts for o in c.objects if is_cluster_scoped(o)]
+        shared += [(o, True) for c in s.charts if not c.is_helm for o in c.objects]
+        for obj, argo in shared:
+            ns = obj["metadata"].get("namespace") if argo else None
+            key = (dest, obj["kind"], ns, obj["metadata"]["name"])
+            other = owners.setdefault(key, s.name)
+            if other != s.name:
+                where = f" in namespace {ns}" if ns else ""
+                fix = ("gitops.project or the app's name per environment" if argo else
+                       "environment-scoped names (ClusterRoleGrant prefixes the namespace) and one namespace per environment")
+                errors.append(f"{obj['kind']}/{obj['metadata']['name']}{where}: emitted by environments {other} and "
+                              f"{s.name}, which deploy to one cluster; allowed: a name of one environment ({fix})")
+    return errors
+
+
 def files(synthesis: EnvironmentSynthesis) -> dict[str, str]:
     """Every file of ``charts/<env>/``, by relative path: each chart's files, ``argocd/`` and (unless
     the project turns it off) ``README.md`` with the services, capacity and topology, built from the

@@ -43,8 +43,10 @@ STORE_PORTS: tuple[tuple[int, str], ...] = (
     (6379, "Redis"),
     (5671, "Service Bus"),
     (5672, "Service Bus"),
-    (443, "Service Bus"),
+    (443, "HTTPS endpoint"),
 )
+"""A private block reached on 443 alone is an HTTPS endpoint (the API server, a telemetry ingestion
+endpoint); with 5671 beside it, Service Bus."""
 
 MMDC = Path(".tools/mermaid/node_modules/.bin/mmdc")
 PUPPETEER_CONFIG = Path(".tools/mermaid/puppeteer.json")

@@ -137,6 +137,14 @@ class KedaScaling:
         return (self.cpu_utilization is not None) + (self.memory_utilization is not None) + len(self.triggers)
 
 
+FEATURES = "network.tripgen-cdk8s.io/features"
+"""Annotation of a workload object: the egress features it turns on, comma-separated."""
+FEATURE_EGRESS = "network.tripgen-cdk8s.io/feature-egress"
+"""Annotation of a NetworkPolicy: the egress features whose destinations it allows, comma-separated."""
+INTERNET_EGRESS = "network.tripgen-cdk8s.io/internet-egress"
+"""Annotation of a NetworkPolicy allowing Internet egress: the reason(s) config gave."""
+
+
 @dataclass(frozen=True)
 class IpBlock:
     """A network peer outside the cluster: ``cidr`` minus the ``except_`` ranges."""
@@ -148,9 +156,19 @@ class IpBlock:
     PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
     @staticmethod
-    def internet(description: str = "the internet") -> IpBlock:
-        """Every IPv4 address except the private ranges (RFC 1918)."""
-        return IpBlock("0.0.0.0/0", IpBlock.PRIVATE_RANGES, description)
+    def internet(reason: str) -> IpBlock:
+        """Every IPv4 address except the private ranges (RFC 1918), allowed for ``reason`` (required:
+        the hosts or the purpose, written into the NetworkPolicy as the annotation
+        ``network.tripgen-cdk8s.io/internet-egress``; the validate invariant refuses Internet egress
+        without one)."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("IpBlock.internet(reason=...): Internet egress needs a reason (the hosts or the purpose)")
+        return IpBlock("0.0.0.0/0", IpBlock.PRIVATE_RANGES, reason)
+
+    @property
+    def is_internet(self) -> bool:
+        """Whether the block is the whole address space (``0.0.0.0/0`` or ``::/0``, minus exceptions)."""
+        return self.cidr.endswith("/0")
 
     def to_json(self) -> dict[str, Any]:
         """The NetworkPolicy ``ipBlock``."""
@@ -158,6 +176,21 @@ class IpBlock:
         if self.except_:
             out["except"] = list(self.except_)
         return out
+
+
+@dataclass(frozen=True)
+class EgressFeature:
+    """A feature a workload turns on that needs egress outside the cluster, and where that egress
+    goes: ``name`` (``kubernetes-api``, ``telemetry``, ``store-postgresql``...), the
+    ``destinations`` (address blocks named in config: the API server's CIDR, the telemetry
+    endpoint's ranges, a private endpoint's subnet, or ``IpBlock.internet(reason=...)``) and TCP
+    ``ports`` (default 443).  ``connections.allow_feature(feature)`` allows the egress and records
+    that the workload's policy serves the feature; ``connections.uses(name)`` records that the
+    workload turns it on (a MicroService with ``kubernetes_api_access`` does so itself)."""
+
+    name: str
+    destinations: tuple[IpBlock, ...]
+    ports: tuple[int, ...] = (443,)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .kubeversions import KubernetesVersions
+from .model import FEATURE_EGRESS, FEATURES, INTERNET_EGRESS
 from .promtools import check_alerting
 from .tools import tool_path
 
@@ -282,6 +283,54 @@ def check_network_coverage(objs: list[Obj], require_default_deny: bool) -> list[
     return errors
 
 
+
+
+def _csv(value: Any) -> list[str]:
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
+def check_feature_egress(objs: list[Obj]) -> list[str]:
+    """Every egress feature a workload turns on (its annotation ``network.tripgen-cdk8s.io/features``:
+    the Kubernetes API, telemetry, a private endpoint) has its egress: when a NetworkPolicy isolates
+    the pods' egress, one of the policies selecting them serves the feature
+    (``network.tripgen-cdk8s.io/feature-egress``, written by ``connections.allow_feature``) or allows
+    all egress.  Otherwise the feature is on and the default deny blocks it: a silent outage."""
+    errors = []
+    policies = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    for w in _pod_owners(objs):
+        used = _csv((w["metadata"].get("annotations") or {}).get(FEATURES))
+        if not used:
+            continue
+        labels = _pod_labels(w)
+        selecting = [p for p in policies if _ns(p) == _ns(w) and "Egress" in (p["spec"].get("policyTypes") or [])
+                     and _matches(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
+        if not selecting or any(rule == {} for p in selecting for rule in p["spec"].get("egress") or []):
+            continue  # egress not isolated, or all of it allowed
+        served = {f for p in selecting for f in _csv((p["metadata"].get("annotations") or {}).get(FEATURE_EGRESS))}
+        for feature in used:
+            if feature not in served:
+                errors.append(f"{_name(w)}: turns on {feature} but no NetworkPolicy selecting its pods allows the "
+                              f"egress {feature} needs (under the default deny it is blocked); allowed: the "
+                              f"destination of {feature} named in config (connections.allow_feature)")
+    return errors
+
+
+def check_internet_egress(objs: list[Obj]) -> list[str]:
+    """A NetworkPolicy allows Internet egress (an ``ipBlock`` of ``0.0.0.0/0`` or ``::/0``) only with
+    the reason config gave (annotation ``network.tripgen-cdk8s.io/internet-egress``, written from
+    ``IpBlock.internet(reason=...)``)."""
+    errors = []
+    for p in (o for o in objs if o["kind"] == "NetworkPolicy"):
+        if str((p["metadata"].get("annotations") or {}).get(INTERNET_EGRESS, "")).strip():
+            continue
+        for rule in p["spec"].get("egress") or []:
+            if any(str((peer.get("ipBlock") or {}).get("cidr", "")).endswith("/0") for peer in rule.get("to") or []):
+                errors.append(f"{_name(p)}: allows Internet egress without a reason; allowed: Internet egress declared "
+                              "in config with its reason (IpBlock.internet(reason=...))")
+                break
+    return errors
+
+
 def check_disruption_budgets(objs: list[Obj]) -> list[str]:
     """PDB minAvailable below the minimum replicas of the workload it protects."""
     errors = []
@@ -352,10 +401,11 @@ def check_unique(objs: list[Obj]) -> list[str]:
 
 def check_invariants(objs: list[Obj]) -> list[str]:
     """The cross-object invariants that need no tool: selectors, scale targets, pod references,
-    ports, PDB floors, hooks' dependencies and unique names (``synth`` of a Project runs them)."""
+    ports, PDB floors, hooks' dependencies, unique names, the egress of every feature a workload turns
+    on and the reason of every Internet egress (``synth`` of a Project runs them)."""
     errors: list[str] = []
     for check in (check_selectors, check_scale_targets, check_pod_references, check_ports, check_disruption_budgets,
-                  check_hooks, check_unique):
+                  check_hooks, check_unique, check_feature_egress, check_internet_egress):
         errors += check(objs)
     return errors
 
@@ -483,6 +533,8 @@ def environment_checks(root: Path, charts_dir: Path, env_name: str, charts: list
         (f"{env_name}: probe and Service ports name declared container ports", lambda: check_ports(objs)),
         (f"{env_name}: every pod is selected by a NetworkPolicy" + (" and the default deny" if require_default_deny else ""),
          lambda: check_network_coverage(objs, require_default_deny)),
+        (f"{env_name}: every egress feature a workload turns on has its egress; Internet egress has a reason",
+         lambda: check_feature_egress(objs) + check_internet_egress(objs)),
         (f"{env_name}: PDB minAvailable below minimum replicas", lambda: check_disruption_budgets(objs)),
         (f"{env_name}: no duplicate kind/namespace/name", lambda: check_unique(objs)),
         (f"{env_name}: alert rules (promtool check rules) and routing (amtool check-config, routes)",

@@ -50,12 +50,13 @@ from ..lib.constructs import (
     ZoneSpreadPolicyProps,
     nginx_annotations,
 )
+from ..lib.constructs.connections import KUBERNETES_API
 from ..lib.constructs.microservice import SECRETS_MOUNT
 from ..lib.constructs.strategy import AnyStrategy
 from ..lib.errors import ConfigError
 from ..lib.helmchart import HelmChart, HelmChartProps
 from ..lib.labels import standard_labels
-from ..lib.model import HorizontalScaling, IpBlock, KedaScaling, Toleration
+from ..lib.model import EgressFeature, HorizontalScaling, IpBlock, KedaScaling, Toleration
 from ..lib.quantities import byte_count, cpu_millicores, format_bytes, format_millicores
 from .config import (
     AppGatewayIngress,
@@ -167,10 +168,37 @@ def build(env: Environment, app: cdk8s.App) -> tuple[list[HelmChart], dict[str, 
         for cfg in env.services:
             svc = services[cfg.name]
             if cfg.external_egress:
-                svc.connections.allow_to(IpBlock.internet(", ".join(cfg.external_egress)), (443,))
+                svc.connections.allow_to(IpBlock.internet(reason="HTTPS to " + ", ".join(cfg.external_egress)), (443,))
+            for feature in _egress_features(cfg, env):
+                svc.connections.allow_feature(feature)
             ServiceNetworkPolicy(svc.helm_chart, "network-policy", ServiceNetworkPolicyProps(workload=svc))
     _platform(platform, env, services)
     return charts, services
+
+
+TELEMETRY = "telemetry"
+"""The egress feature of a service sending Application Insights telemetry (TRIPGEN.md 6.8)."""
+
+
+def _egress_features(cfg: ServiceConfig, env: Environment) -> list[EgressFeature]:
+    """The egress of the features ``cfg`` turns on, with the destinations config names (TRIPGEN.md
+    6.7-6.8): the API server for ``kubernetes_api_access``, the telemetry ingestion endpoint (or
+    the Internet, with the reason config gives) for Application Insights.  A feature whose
+    destination config leaves out gets no rule: the validate invariant then names it."""
+    out = []
+    cn = env.cluster_network
+    if cfg.kubernetes_api_access and cn.api_server_cidrs:
+        out.append(EgressFeature(KUBERNETES_API, tuple(IpBlock(c, description="Kubernetes API server")
+                                                       for c in cn.api_server_cidrs), tuple(cn.api_server_ports)))
+    t = env.telemetry
+    if t is not None and env.monitoring is not None:
+        if t.egress_cidrs:
+            out.append(EgressFeature(TELEMETRY, tuple(IpBlock(c, description="telemetry ingestion endpoint")
+                                                      for c in t.egress_cidrs), tuple(t.egress_ports)))
+        elif t.internet_egress_reason.strip():
+            out.append(EgressFeature(TELEMETRY, (IpBlock.internet(reason=t.internet_egress_reason),),
+                                     tuple(t.egress_ports)))
+    return out
 
 
 def _strategy(cfg: ServiceConfig, env: Environment) -> AnyStrategy:
@@ -242,7 +270,8 @@ def _service(chart: HelmChart, cfg: ServiceConfig, env: Environment) -> MicroSer
             existing_secret="" if access else store.existing_secret,
             existing_secret_key="" if access else store.existing_secret_key,
             endpoint=IpBlock(store.subnet_cidr, description=f"{store.name} private endpoint") if store.subnet_cidr
-            else None, ports=(store.port, *store.extra_ports), settings=_store_settings(store, att)))
+            else None, ports=(store.port, *store.extra_ports), settings=_store_settings(store, att),
+            feature=f"store-{store.name}"))
     for sec in cfg.secrets:
         if isinstance(sec, KeyVaultSecret):
             PrivateEndpointSecret(chart, f"secret-{sec.object_name}", PrivateEndpointSecretProps(
@@ -279,6 +308,7 @@ def _observe(chart: HelmChart, cfg: ServiceConfig, env: Environment, svc: MicroS
     assert env.monitoring is not None
     svc.add_config(HISTOGRAM_SETTING, "true")
     if env.telemetry is not None:
+        svc.connections.uses(TELEMETRY)
         for key, value in telemetry_config(cfg, env.telemetry).items():
             svc.add_config(key, value)
         PrivateEndpointSecret(chart, "secret-appinsights", PrivateEndpointSecretProps(

@@ -22,8 +22,10 @@ from ..lib.kubeversions import KubernetesVersions as KubernetesVersions
 
 # The generic value types a TripGen config holds, re-exported: overlays import them from here.
 from ..lib.model import ChartMetadata as ChartMetadata
+from ..lib.model import EgressFeature as EgressFeature
 from ..lib.model import HorizontalScaling as HorizontalScaling
 from ..lib.model import Image as Image
+from ..lib.model import IpBlock as IpBlock
 from ..lib.model import Maintainer as Maintainer
 from ..lib.model import PodsMetric as PodsMetric
 from ..lib.model import ResourceAmounts as ResourceAmounts
@@ -312,11 +314,32 @@ class Monitoring:
 @dataclass(frozen=True)
 class Telemetry:
     """Application Insights per service (TRIPGEN.md 9.3): the connection string is the Key Vault
-    object ``connection_string_object``, mounted like every other secret."""
+    object ``connection_string_object``, mounted like every other secret.
+
+    Egress under ``network_policy="default-deny"`` (TRIPGEN.md 6.8, docs/network.md): every service
+    sending telemetry may reach ``egress_cidrs`` (the Azure Monitor Private Link Scope's private
+    endpoint subnet) on ``egress_ports`` (default 443); without a private link scope,
+    ``internet_egress_reason`` declares Internet egress for telemetry instead (the reason is written
+    into the NetworkPolicy).  One of the two is required under default-deny."""
 
     connection_string_object: str = "appinsights-connection-string"
     sampling_percentage: int = 10
     log_format: str = "ecs"
+    egress_cidrs: tuple[str, ...] = ()
+    egress_ports: tuple[int, ...] = (443,)
+    internet_egress_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """Addresses of the cluster the network policies need (TRIPGEN.md 6.7, docs/network.md):
+    ``api_server_cidrs``, the API server's address (on AKS its private IP or the API server
+    subnet; NetworkPolicies match after ``kubernetes.default`` is translated to it) and
+    ``api_server_ports`` (default 443).  Every service with ``kubernetes_api_access`` may reach
+    them; under ``network_policy="default-deny"`` such a service needs at least one CIDR."""
+
+    api_server_cidrs: tuple[str, ...] = ()
+    api_server_ports: tuple[int, ...] = (443,)
 
 
 @dataclass(frozen=True)
@@ -376,6 +399,7 @@ class Environment:
     delivery: Delivery = field(default_factory=Delivery)
     gitops: GitOps = field(default_factory=GitOps)
     telemetry: Telemetry | None = None
+    cluster_network: ClusterNetwork = field(default_factory=ClusterNetwork)
 
     def to_project(self) -> Any:
         """This environment as the application model's Project (TripGen's conventions applied)."""
@@ -796,7 +820,54 @@ def validate(env: Environment) -> Environment:
         _str(f"messaging[{i}]", q, DNS_LABEL, "a hyphenated queue or topic name")
     for svc in env.services:
         _validate_service(f"services.{svc.name}", svc, env, set(names))
+    _validate_feature_egress(env)
     return env
+
+
+def _egress_cidrs(path: str, values: tuple[str, ...]) -> None:
+    if not isinstance(values, tuple):
+        _fail(path, values, "allowed: a tuple of CIDRs")
+    for i, cidr in enumerate(values):
+        _cidr(f"{path}[{i}]", cidr)
+        if str(cidr).endswith("/0"):
+            _fail(f"{path}[{i}]", cidr, "allowed: an address block narrower than the Internet (declare Internet "
+                  "egress with its reason instead)")
+
+
+def _ports(path: str, values: tuple[int, ...]) -> None:
+    if not isinstance(values, tuple) or not values:
+        _fail(path, values, "allowed: a tuple of at least one TCP port")
+    for i, port in enumerate(values):
+        _int(f"{path}[{i}]", port, 1, 65535)
+
+
+def _validate_feature_egress(env: Environment) -> None:
+    """Every feature a service turns on has its egress under default-deny (TRIPGEN.md 6.7-6.8): the
+    Kubernetes API (``kubernetes_api_access``) the API server's CIDRs, telemetry its ingestion
+    endpoint's CIDRs or a declared Internet egress."""
+    cn = env.cluster_network
+    _check_types("cluster_network", cn)
+    _egress_cidrs("cluster_network.api_server_cidrs", cn.api_server_cidrs)
+    _ports("cluster_network.api_server_ports", cn.api_server_ports)
+    t = env.telemetry
+    if t is not None:
+        _egress_cidrs("telemetry.egress_cidrs", t.egress_cidrs)
+        _ports("telemetry.egress_ports", t.egress_ports)
+        if t.internet_egress_reason and t.egress_cidrs:
+            _fail("telemetry.internet_egress_reason", t.internet_egress_reason, "allowed: empty when egress_cidrs "
+                  "names the ingestion endpoint (one destination for telemetry)")
+    if env.network_policy != "default-deny":
+        return
+    for svc in env.services:
+        if svc.kubernetes_api_access and not cn.api_server_cidrs:
+            _fail(f"services.{svc.name}.kubernetes_api_access", True, f"allowed with network_policy default-deny: "
+                  f"the egress of {svc.name}'s feature kubernetes-api, cluster_network.api_server_cidrs (the API "
+                  "server's address); without it the default deny blocks the API")
+    if t is not None and env.monitoring is not None and not (t.egress_cidrs or t.internet_egress_reason.strip()):
+        users = ", ".join(s.name for s in env.services)
+        _fail("telemetry.egress_cidrs", (), f"allowed with network_policy default-deny: the egress of the feature "
+              f"telemetry of {users}: the ingestion endpoint's CIDRs (egress_cidrs) or Internet egress with "
+              "a reason (internet_egress_reason)")
 
 
 def _validate_observability(env: Environment, mon: Monitoring) -> None:

@@ -14,7 +14,7 @@ from ..constructs.microservice import MicroService
 from ..errors import check_props
 from ..helm import reads_as_non_string
 from ..helmchart import HelmChart, Resource
-from ..model import IpBlock, SecretFile
+from ..model import EgressFeature, IpBlock, SecretFile
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
@@ -139,7 +139,11 @@ class PrivateEndpointSecretProps:
     From Key Vault: ``key_vault`` and ``object_name``.  Without Key Vault: ``existing_secret`` and
     ``existing_secret_key``, a Secret created outside the charts (only its name and key are written).
     ``endpoint`` and ``ports``: the private endpoint the credential opens (egress is allowed to it);
-    default none.  ``settings``: the non-secret connection settings (host, port...) for the workload's
+    default none.  ``feature``: the name of the egress feature the store is (``store-postgresql``):
+    the workload :meth:`~Connections.uses` it, and the endpoint's egress is allowed as that feature
+    (``connections.allow_feature``), so the validate invariant refuses a store without its egress
+    under a default deny; default "" (a plain ``allow_to`` of the endpoint).  ``settings``: the
+    non-secret connection settings (host, port...) for the workload's
     ConfigMap; default none.
     """
 
@@ -152,6 +156,7 @@ class PrivateEndpointSecretProps:
     endpoint: IpBlock | None = None
     ports: tuple[int, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
+    feature: str = ""
 
 
 class PrivateEndpointSecret(constructs.Construct):
@@ -175,6 +180,10 @@ class PrivateEndpointSecret(constructs.Construct):
                              "and existing_secret_key")
         for key, value in props.settings.items():
             w.add_config(key, value)
-        if props.endpoint is not None:
+        if props.feature and props.endpoint is not None:
+            w.connections.allow_feature(EgressFeature(props.feature, (props.endpoint,), tuple(props.ports)))
+        elif props.feature:
+            w.connections.uses(props.feature)
+        elif props.endpoint is not None:
             w.connections.allow_to(props.endpoint, props.ports)
         self.props = props

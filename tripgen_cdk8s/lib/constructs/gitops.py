@@ -24,10 +24,14 @@ def _chart(scope: constructs.Construct) -> HelmChart | ManifestChart:
 
 @dataclass(frozen=True)
 class ResourceKind:
-    """A (group, kind) pair for an AppProject whitelist."""
+    """A (group, kind) pair for an AppProject whitelist; ``name`` (optional, cluster-scoped kinds
+    only) restricts the entry to objects of that name (a glob in Go's ``filepath.Match`` syntax).
+    Name restrictions need Argo CD 3.2 or later: an older Argo CD ignores the field and allows
+    every object of the kind."""
 
     group: str
     kind: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def destination(namespace: str, server: str, name: str) -> dict[str, str]:
 
 class ArgoProject(constructs.Construct):
     """An ArgoCD ``AppProject``: the manifests repository as the only source, the environment
-    namespace as the only destination, a whitelist of exactly the kinds the charts emit, and an
+    namespace as the only destination, a whitelist of exactly the kinds the charts emit (cluster
+    kinds restricted by name when :class:`ResourceKind` has one: Argo CD 3.2 or later), and an
     optional sync window."""
 
     def __init__(self, scope: constructs.Construct, id: str, props: ArgoProjectProps) -> None:
@@ -65,7 +70,8 @@ class ArgoProject(constructs.Construct):
         self.name = props.name
 
         def kinds(items: tuple[ResourceKind, ...]) -> list[dict[str, str]]:
-            return [{"group": k.group, "kind": k.kind} for k in sorted(items, key=lambda k: (k.group, k.kind))]
+            return [{"group": k.group, "kind": k.kind, **({"name": k.name} if k.name else {})}
+                    for k in sorted(dict.fromkeys(items), key=lambda k: (k.group, k.kind, k.name))]
 
         spec: dict[str, object] = {
             "description": props.description,

@@ -13,7 +13,7 @@ from ..helmchart import HelmChart, Resource, config_checksum, embeds_namespace
 from ..labels import HELM_CHART, NAME, selector_labels, standard_labels
 from ..model import Image, Resources, SecretFile
 from ..quantities import BYTES_ALLOWED, BYTES_PATTERN, CPU_ALLOWED, CPU_PATTERN
-from .connections import Connectable, Connections
+from .connections import KUBERNETES_API, Connectable, Connections
 from .pod import Container, EnvFrom, EnvValue, env_json, extra_containers, extra_volumes
 from .scheduling import Scheduling
 from .strategy import AnyStrategy, BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy
@@ -157,7 +157,10 @@ class MicroService(constructs.Construct):
                                  namespace=ns, labels=labels)
         self.service = Resource(chart, api_version="v1", kind="Service", name=props.name, body=self._service_body(),
                                 namespace=ns, labels=labels)
+        if props.kubernetes_api_access:
+            self.connections.uses(KUBERNETES_API)
         chart.on_synth(self._declare_values)
+        chart.on_synth(lambda: self.connections.annotate(self.workload.annotations))
 
     # ------------------------------------------------------------------ intents
 

@@ -11,7 +11,7 @@ import constructs
 from ..errors import check_props
 from ..helmchart import HelmChart, Resource
 from ..model import IpBlock
-from .connections import Connectable, Rule
+from .connections import FEATURE_EGRESS, INTERNET_EGRESS, Connectable, Rule
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
@@ -38,7 +38,9 @@ class ServiceNetworkPolicy(constructs.Construct):
 
     Ingress from every calling workload on the ports it was allowed (one rule, callers sorted by
     name), then from allowed IP blocks; egress to each callee (sorted by name), then to each IP
-    block in the order allowed.  Both directions are listed in ``policyTypes``, so anything not
+    block in the order allowed.  Annotations: the egress features the policy serves
+    (``network.tripgen-cdk8s.io/feature-egress``) and the reasons of any Internet egress
+    (``network.tripgen-cdk8s.io/internet-egress``).  Both directions are listed in ``policyTypes``, so anything not
     allowed is denied.  The policy of a :class:`Job` run as a hook is a hook too, one weight
     before the Job (it carries the workload's ``support_annotations``).
     """
@@ -53,6 +55,16 @@ class ServiceNetworkPolicy(constructs.Construct):
                                namespace=getattr(w, "namespace", chart.target_namespace),
                                labels=getattr(w, "labels", {}) or chart.standard_labels("network"), body=self._body,
                                annotations=getattr(w, "support_annotations", None))
+        chart.on_synth(self._annotate)
+
+    def _annotate(self) -> None:
+        """The features whose egress the policy allows, and the reasons of its Internet egress."""
+        c = self.workload.connections
+        if c.features:
+            self.policy.annotations[FEATURE_EGRESS] = ",".join(sorted(c.features))
+        reasons = [r.peer.description for r in c.egress if isinstance(r.peer, IpBlock) and r.peer.is_internet]
+        if reasons:
+            self.policy.annotations[INTERNET_EGRESS] = "; ".join(dict.fromkeys(reasons))
 
     def _body(self) -> dict[str, Any]:
         c = self.workload.connections

@@ -18,7 +18,7 @@ from ..errors import ConstructError, check_props
 from ..helmchart import HelmChart, Path, Resource, config_checksum, embeds_namespace
 from ..labels import HELM_CHART, NAME, selector_labels, standard_labels
 from ..model import Image, Resources
-from .connections import Connectable, Connections
+from .connections import KUBERNETES_API, Connectable, Connections
 from .pod import (
     UID,
     Container,
@@ -142,7 +142,15 @@ class PodWorkload(constructs.Construct):
         self.config_map = Resource(chart, api_version="v1", kind="ConfigMap", name=self.config_map_name,
                                    body=lambda: {"data": dict(sorted(self.config.items()))}, namespace=ns,
                                    labels=self.labels, annotations=self.support_annotations)
+        if props.kubernetes_api_access:
+            self.connections.uses(KUBERNETES_API)
         chart.on_synth(self._declare_values)
+        chart.on_synth(self._annotate_features)
+
+    def _annotate_features(self) -> None:
+        workload = getattr(self, "workload", None)
+        if workload is not None:
+            self.connections.annotate(workload.annotations)
 
     def _support_annotations(self, props: PodProps) -> dict[str, str]:
         """The annotations of the objects the pods need first; none unless the kind runs as a hook."""
