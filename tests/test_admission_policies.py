@@ -71,3 +71,25 @@ def test_the_switch_is_a_bool():
     with pytest.raises(ConfigError) as err:
         validate_project(Project("live", print, guardrails=Guardrails(enforce_in_cluster="yes")))  # type: ignore[arg-type]
     assert err.value.field == "guardrails.enforce_in_cluster"
+
+
+def test_tripgen_passes_the_switch_to_the_application_model():
+    import dataclasses
+
+    import pytest
+
+    from conftest import ROOT
+    from tripgen_cdk8s.app import pipeline
+    from tripgen_cdk8s.lib.errors import ConfigError
+    from tripgen_cdk8s.lib.kubeversions import KubernetesVersions
+    from tripgen_cdk8s.tripgen import overlays
+
+    prod = overlays.load(ROOT, "prod")
+    switched = dataclasses.replace(prod, guardrails=dataclasses.replace(prod.guardrails, enforce_in_cluster=True))
+    with pytest.raises(ConfigError) as err:  # TripGen's range starts at 1.29
+        pipeline.synthesize(switched.to_project())
+    assert err.value.field == "guardrails.enforce_in_cluster"
+    newer = dataclasses.replace(switched, kubernetes=KubernetesVersions("1.30", "1.37"))
+    objs = [o for c in pipeline.synthesize(newer.to_project()).helm_charts for o in c.objects]
+    names = {o["metadata"]["name"] for o in objs if o["kind"] == "ValidatingAdmissionPolicyBinding"}
+    assert f"{prod.namespace}-guardrails-long-running" in names
