@@ -4,7 +4,7 @@ The example is synthesised by the ``tripgen`` of a non-editable install of the p
 temporary venv outside the checkout (its dependencies come from the project venv through a .pth
 file, so nothing is downloaded), in a copy of the example outside the checkout; the result must be
 byte for byte the committed ``examples/bookstore/charts``.  The committed charts are then checked
-with the real helm (lint, exact round trip, release namespace), the Kubernetes 1.29-1.37 schemas, a
+with the real helm (lint, exact round trip, release namespace), the Kubernetes 1.32-1.37 schemas,
 the network intent (catalog public, orders internal
 and reachable only from catalog), and ``tripgen validate``.
 
@@ -30,7 +30,8 @@ import pytest
 import yaml
 
 from conftest import HELM, ROOT, parse_all, run_helm, tree_bytes
-from tripgen_cdk8s.lib.validation import check_builtin_schemas, check_helm, check_invariants
+from tripgen_cdk8s.lib.kubeversions import KubernetesVersions
+from tripgen_cdk8s.lib.validation import check_builtin_schemas, check_helm, check_invariants, check_schemas_in_range
 
 EXAMPLE = ROOT / "examples" / "bookstore"
 CONFIG = EXAMPLE / "overlays" / "prod" / "config.py"
@@ -156,7 +157,7 @@ def test_tripgen_validate_passes_in_the_example(installed, synthesised_copy):
     assert proc.returncode == 0, out
     assert "FAIL" not in out
     for label in ("prod: charts/ in sync with the config", "prod/orders: helm lint --strict and round trip",
-                  "prod: Kubernetes 1.29-1.37 schemas (strict, every minor)", "prod: every pod is selected by a NetworkPolicy",
+                  "prod: Kubernetes 1.32-1.37 schemas (strict, every minor)", "prod: every pod is selected by a NetworkPolicy",
                   "prod: checkov (kubernetes and helm frameworks)"):
         assert f"ok   {label}" in out, out
     assert re.search(r"^(\d+) of \1 checks passed$", out, re.MULTILINE), out
@@ -242,12 +243,15 @@ def test_helm_lint_strict_and_the_exact_round_trip(chart):
     assert objects
 
 
-def test_every_object_passes_the_kubernetes_1_29_schemas_strict_and_the_invariants():
+def test_every_object_passes_the_kubernetes_1_32_schemas_strict_and_the_invariants():
     objects = all_rendered()
-    assert len(objects) == sum(len(c.objects) for c in synthesis().helm_charts) == 19
-    assert check_builtin_schemas(objects) == []
+    # 19 objects, and a ValidatingAdmissionPolicy and its binding for each of the 3 workload shapes
+    assert len(objects) == sum(len(c.objects) for c in synthesis().helm_charts) == 25
+    assert check_schemas_in_range(objects, KubernetesVersions("1.32", "1.37")) == []
+    assert check_builtin_schemas(objects, "1.29") != []  # no ValidatingAdmissionPolicy v1 before 1.30
     assert check_invariants(objects) == []
-    assert {o["apiVersion"].split("/")[0] for o in objects} <= {"v1", "apps", "autoscaling", "policy", "networking.k8s.io"}
+    assert {o["apiVersion"].split("/")[0] for o in objects} <= {"v1", "apps", "autoscaling", "policy", "networking.k8s.io",
+                                                                     "admissionregistration.k8s.io"}
 
 
 def test_a_wrong_field_fails_the_schema_check():
@@ -264,6 +268,13 @@ def test_the_release_namespace_decides_where_every_object_goes(chart):
             assert "namespace" not in obj["metadata"]
             assert obj["metadata"]["name"] == "other"
             assert obj["metadata"]["labels"]["kubernetes.io/metadata.name"] == "other"
+        elif obj["kind"].startswith("ValidatingAdmissionPolicy"):  # cluster-scoped: named after the namespace
+            assert "namespace" not in obj["metadata"]
+            assert obj["metadata"]["name"].startswith("other-guardrails-"), key(obj)
+            if obj["kind"] == "ValidatingAdmissionPolicyBinding":
+                assert obj["spec"]["policyName"] == obj["metadata"]["name"]
+                assert obj["spec"]["matchResources"]["namespaceSelector"] == {
+                    "matchLabels": {"kubernetes.io/metadata.name": "other"}}
         else:
             assert obj["metadata"]["namespace"] == "other", key(obj)
     assert ".bookstore.svc" not in text and "namespace: bookstore" not in text

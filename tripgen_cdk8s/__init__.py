@@ -24,7 +24,7 @@ __version__ = "1.0.0"
 _EXPORTS = {
     # the chart, its objects and values, the project an overlay defines
     "HelmChart": "lib.helmchart", "HelmChartProps": "lib.helmchart", "Resource": "lib.helmchart",
-    "ChartValues": "lib.helmchart", "SynthesizedChart": "lib.helmchart",
+    "ChartValues": "lib.helmchart", "SynthesizedChart": "lib.helmchart", "KubernetesVersions": "lib.kubeversions",
     # the application model: one environment of an app, its guardrails, GitOps and releases
     "Project": "app.model", "Guardrails": "app.model", "GitOps": "app.model", "Destination": "app.model",
     "NodePool": "app.model",
@@ -55,6 +55,7 @@ _EXPORTS = {
     "AlertmanagerConfig": "lib.constructs", "AlertmanagerConfigProps": "lib.constructs",
     "Receiver": "lib.constructs", "Route": "lib.constructs", "SecretKey": "lib.constructs",
     "GrafanaDashboard": "lib.constructs", "GrafanaDashboardProps": "lib.constructs",
+    "GuardrailPolicy": "lib.constructs", "GuardrailPolicyProps": "lib.constructs",
     "AppNamespace": "lib.constructs", "AppNamespaceProps": "lib.constructs",
     "ClusterRoleGrant": "lib.constructs", "ClusterRoleGrantProps": "lib.constructs",
     "ArgoProject": "lib.constructs", "ArgoProjectProps": "lib.constructs",
@@ -77,10 +78,11 @@ __all__ = [
     "AutoscaledService", "AutoscaledServiceProps", "ChartMetadata", "ChartValues", "ClusterRoleGrant",
     "ClusterRoleGrantProps", "ConfigError", "Connections", "ConstructError", "Container", "ContainerPort",
     "CronJob", "CronJobProps", "Destination", "EnvFrom", "EnvValue", "EnvironmentSynthesis",
-    "ExternalMetric", "GitOps", "GrafanaDashboard", "GrafanaDashboardProps", "Guardrails", "HelmChart",
+    "ExternalMetric", "GitOps", "GrafanaDashboard", "GrafanaDashboardProps", "GuardrailPolicy",
+    "GuardrailPolicyProps", "Guardrails", "HelmChart",
     "HelmChartProps", "Hook", "HorizontalScaling", "Image", "IngressRoute", "IpBlock", "EgressFeature", "Job", "JobProps",
     "Maintainer",
-    "JsonPatch", "KedaScaling", "KeyVaultAccess", "MicroService", "MicroServiceProps",
+    "JsonPatch", "KedaScaling", "KeyVaultAccess", "KubernetesVersions", "MicroService", "MicroServiceProps",
     "NamespaceNetworkPolicies", "NamespacePoliciesProps", "NodePool", "ObjectMetric", "PodProps",
     "PodWorkload", "PodsMetric", "PreviewAnalysis", "PrivateEndpointSecret", "PrivateEndpointSecretProps",
     "Probe", "Project", "PropsError", "Receiver", "Releases", "Resource", "ResourceAmounts", "ResourceKind",
@@ -147,6 +149,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         EnvValue,
         GrafanaDashboard,
         GrafanaDashboardProps,
+        GuardrailPolicy,
+        GuardrailPolicyProps,
         Hook,
         IngressRoute,
         Job,
@@ -190,6 +194,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         resource_of,
         resources_of,
     )
+    from .lib.kubeversions import KubernetesVersions
     from .lib.model import (
         EgressFeature,
         ExternalMetric,

@@ -39,6 +39,7 @@ REQUIRED = {
     "StatefulServiceProps": {"name", "image", "resources"},
     "WorkerProps": {"name", "image", "resources"},
     "GrafanaDashboardProps": {"name", "dashboard"},
+    "GuardrailPolicyProps": set(),
     "MicroServiceProps": {"name", "image", "resources"},
     "NamespacePoliciesProps": {"namespace"},
     "PlatformProps": {"namespace"},

@@ -15,14 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ..lib.model import SEMVER_TAG as SEMVER_TAG  # the default of Guardrails.release_tag_pattern
 from ..lib.model import ChartMetadata, SyncWindow
 
 if TYPE_CHECKING:  # cdk8s starts the jsii runtime: imported only when a project is synthesised
     import cdk8s
-
-SEMVER_TAG = (r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-              r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
-"""The default release-tag pattern: a semantic version (``1.4.2``, ``v1.2.0``, ``2.0.0-rc.1``)."""
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -48,6 +45,11 @@ class Guardrails:
     ``require_resources``: every container has CPU and memory requests and limits; default False.
     ``require_probes``: every container of a long-running workload has liveness and readiness
     probes (Jobs and CronJobs are exempt); default False.
+    ``enforce_in_cluster``: also emit the per-object guardrails (image tags, digests, resources,
+    probes) as a ValidatingAdmissionPolicy and binding for the namespace
+    (:class:`~tripgen_cdk8s.lib.constructs.guardrail_policy.GuardrailPolicy`), so the API server
+    refuses a workload that breaks one; needs a Kubernetes minimum of 1.30 or later (the charts'
+    ``HelmChartProps.kubernetes``); default False.  docs/admission-policies.md.
     """
 
     immutable_image_tags: bool = False
@@ -58,6 +60,7 @@ class Guardrails:
     require_pdb: bool = False
     require_resources: bool = False
     require_probes: bool = False
+    enforce_in_cluster: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
         with user_code(f"overlays/{project.name}/config.py: build"):
             project.build(app)
             charts = [c for c in app.node.children if isinstance(c, HelmChart)]
-            out = [SynthesizedChart.of(c, project.name) for c in charts]
+            refused = add_guardrail_policy(project, charts)
+            out = [] if refused else [SynthesizedChart.of(c, project.name) for c in charts]
     except ConfigError as err:  # a construct's own check (ConstructError) or a props error: add where
         converted = _user_error(err)
         raise (converted or err) from None
@@ -75,6 +76,8 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
         if converted is None:
             raise
         raise converted from None
+    if refused is not None:
+        raise refused
     if not out:
         raise ConfigError("build", project.name, "allowed: a build function that adds at least one HelmChart")
     seen: set[str] = set()
@@ -85,6 +88,32 @@ def build_charts(project: Project) -> list[SynthesizedChart]:
             raise ConfigError(f"charts.{chart.name}", chart.name, "allowed: each chart name once")
         seen.add(chart.name)
     return out
+
+
+def add_guardrail_policy(project: Project, charts: list[Any]) -> ConfigError | None:
+    """With ``guardrails.enforce_in_cluster``, add the :class:`GuardrailPolicy` of the project's
+    namespace to the chart that creates the namespace (else the first chart deploying to it); the
+    error (not raised: the caller reports it as the config's) when the charts' Kubernetes minimum
+    predates ValidatingAdmissionPolicy v1."""
+    g = project.guardrails
+    if not g.enforce_in_cluster or not charts:
+        return None
+    from ..lib.constructs.guardrail_policy import MINIMUM_MINOR, GuardrailPolicy, GuardrailPolicyProps
+    from ..lib.kubeversions import KubernetesVersions
+
+    versions = KubernetesVersions.union([c.props.kubernetes for c in charts])
+    if versions.minor(versions.minimum) < MINIMUM_MINOR:
+        return ConfigError("guardrails.enforce_in_cluster", True, f"allowed: with a Kubernetes minimum of 1.{MINIMUM_MINOR} "
+                           f"or later (ValidatingAdmissionPolicy is GA from 1.{MINIMUM_MINOR}; the charts' minimum is "
+                           f"{versions.minimum}: HelmChartProps.kubernetes)")
+    namespace = project.namespace or charts[0].target_namespace
+    deploying = [c for c in charts if c.target_namespace == namespace] or charts
+    home = next((c for c in deploying if any(r.kind == "Namespace" for r in c.resources)), deploying[0])
+    GuardrailPolicy(home, "guardrail-policy", GuardrailPolicyProps(
+        immutable_image_tags=g.immutable_image_tags, release_tag_pattern=g.release_tag_pattern,
+        require_digest=g.require_digest, require_resources=g.require_resources, require_probes=g.require_probes,
+        namespace=namespace))
+    return None
 
 
 def validate_project(project: Project) -> None:
@@ -104,6 +133,15 @@ def validate_project(project: Project) -> None:
     if problem := portable_pattern_problem(g.release_tag_pattern):
         raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
                           f"allowed: a regular expression Python and Go read alike (the chart templates check it): {problem}")
+    if not isinstance(g.enforce_in_cluster, bool):
+        raise ConfigError("guardrails.enforce_in_cluster", g.enforce_in_cluster, "allowed: True or False")
+    if g.enforce_in_cluster and g.immutable_image_tags and not g.require_digest:
+        from ..lib.constructs.guardrail_policy import re2_problem
+
+        problem = re2_problem(g.release_tag_pattern)
+        if problem:
+            raise ConfigError("guardrails.release_tag_pattern", g.release_tag_pattern,
+                              f"allowed: with enforce_in_cluster, a pattern RE2 also reads ({problem})")
     if project.gitops is not None and project.gitops.chart_registry:
         from .publish import parse_registry
 

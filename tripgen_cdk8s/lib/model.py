@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+SEMVER_TAG = (r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+              r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
+"""The default release-tag pattern: a semantic version (``1.4.2``, ``v1.2.0``, ``2.0.0-rc.1``)."""
+
 
 @dataclass(frozen=True)
 class ResourceAmounts:

@@ -6,6 +6,7 @@ from .connections import Connectable, Connections
 from .cron_job import CronJob, CronJobProps
 from .dashboards import GrafanaDashboard, GrafanaDashboardProps
 from .gitops import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, ResourceKind
+from .guardrail_policy import GuardrailPolicy, GuardrailPolicyProps
 from .ingress import ApiIngress, ApiIngressProps, IngressRoute, Routable, nginx_annotations
 from .job import Hook, Job, JobProps
 from .microservice import MicroService, MicroServiceProps
@@ -33,7 +34,8 @@ __all__ = [
     "ArgoApplicationProps", "ArgoProject", "ArgoProjectProps", "AutoscaledService", "AutoscaledServiceProps",
     "BlueGreenStrategy", "CanaryStrategy", "ClusterRoleGrant", "ClusterRoleGrantProps", "Connectable", "Connections",
     "Container", "ContainerPort", "CronJob", "CronJobProps", "EnvFrom", "EnvValue", "GrafanaDashboard",
-    "GrafanaDashboardProps", "Hook", "IngressRoute", "Job", "JobProps", "MicroService", "MicroServiceProps",
+    "GrafanaDashboardProps", "GuardrailPolicy", "GuardrailPolicyProps", "Hook", "IngressRoute", "Job", "JobProps",
+    "MicroService", "MicroServiceProps",
     "NamespaceNetworkPolicies", "NamespacePoliciesProps", "PodProps", "PodWorkload", "PreviewAnalysis", "Probe",
     "Receiver", "ResourceKind", "RollingStrategy", "Routable", "Route", "Scalable", "Schedulable", "Scheduling",
     "Scrapable", "SecretKey", "ServiceNetworkPolicy", "ServiceNetworkPolicyProps", "ServiceScrape",

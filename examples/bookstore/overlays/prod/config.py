@@ -31,6 +31,7 @@ from tripgen_cdk8s import (
     HorizontalScaling,
     Image,
     IngressRoute,
+    KubernetesVersions,
     Maintainer,
     MicroService,
     MicroServiceProps,
@@ -58,6 +59,11 @@ RELEASES = load_releases(__file__)
 # The namespace the ingress-nginx controller runs in: the only traffic from outside the namespace.
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 
+# The Kubernetes minors the charts support: AKS's LTS 1.32 to the newest, 1.37.  The charts'
+# kubeVersion, the Pod Security version and `tripgen validate`'s schemas follow it; 1.30 or later is
+# needed for the guardrails the cluster enforces (Guardrails.enforce_in_cluster below).
+KUBERNETES = KubernetesVersions("1.32", "1.37")
+
 # Pods carrying this label may be reached by the ingress controller (see the namespace policies).
 PUBLIC = {"tier": "public"}
 
@@ -65,7 +71,8 @@ PUBLIC = {"tier": "public"}
 def chart(app, name: str, app_version: str, description: str) -> HelmChart:
     """One chart of this environment; its version is the chart's, app_version the service's."""
     return HelmChart(app, name, HelmChartProps(namespace=NAMESPACE, version="0.1.0", app_version=app_version,
-                                               description=description, environment=ENVIRONMENT))
+                                               description=description, environment=ENVIRONMENT,
+                                               kubernetes=KUBERNETES))
 
 
 def build(app) -> None:
@@ -162,7 +169,9 @@ config = Project(
     # Guardrails are data: production refuses a mutable or unpinned image, fewer than 2 pods, a pod
     # outside the default deny, an autoscaled service without a PDB, and containers without
     # resources or probes.  Each is checked at synth (exit 2, naming the field and the guardrail)
-    # and again by `tripgen validate`.
+    # and again by `tripgen validate`.  enforce_in_cluster: the per-object ones (image, resources,
+    # probes) are also a ValidatingAdmissionPolicy of the namespace (bookstore-platform chart), so the
+    # API server refuses a workload that breaks one, whoever applies it (docs/admission-policies.md).
     guardrails=Guardrails(
         immutable_image_tags=True,
         require_digest=True,
@@ -171,6 +180,7 @@ config = Project(
         require_pdb=True,
         require_resources=True,
         require_probes=True,
+        enforce_in_cluster=True,
     ),
     # Argo CD: charts/prod/argocd/bootstrap.yaml (AppProject, app of apps) and one Application per
     # chart; the platform chart syncs first.
