@@ -423,6 +423,7 @@ def test_the_environment_checks_in_order_without_helm(tmp_path, monkeypatch):
                       "prod: ServiceAccounts, ConfigMaps, SecretProviderClasses and volumes exist",
                       "prod: probe and Service ports name declared container ports",
                       "prod: every pod is selected by a NetworkPolicy and the default deny",
+                      "prod: every egress feature a workload turns on has its egress; Internet egress has a reason",
                       "prod: PDB minAvailable below minimum replicas", "prod: no duplicate kind/namespace/name",
                       "prod: alert rules (promtool check rules) and routing (amtool check-config, routes)",
                       "prod: checkov"]
