@@ -93,6 +93,26 @@ def _popen(project: Path, *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
+# A second writer started only once the first holds the lock may, on a loaded machine, spend longer
+# starting Python than the first spends holding it. So the second is started first, with its imports
+# done, and let go (a line on its stdin) once the first holds the lock: it reaches the lock in
+# milliseconds, while the first holds it for the whole synthesis.
+_READY = ("import sys; sys.path.insert(0, sys.argv[1]); sys.argv = ['main.py', *sys.argv[2:]]; "
+          "import tripgen_cdk8s.cli as cli, tripgen_cdk8s.lib.writer; sys.stdin.readline(); cli.main()")
+
+
+def _ready(project: Path, *args: str) -> subprocess.Popen[str]:
+    """The CLI with ``args`` in ``project``, imported and waiting for :func:`_go`."""
+    return subprocess.Popen([sys.executable, "-c", _READY, str(ROOT), *args], cwd=project, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _go(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.close()
+
+
 def _finish(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
     return [(p.wait(timeout=180), (p.stdout.read() if p.stdout else "") + (p.stderr.read() if p.stderr else ""))
             for p in procs]
@@ -112,6 +132,8 @@ def _waiting_line(proc: subprocess.Popen[str], holder: int) -> str:
     """The line ``proc`` prints when it finds the lock taken: the proof that it waits for ``holder``."""
     assert proc.stderr is not None
     line = proc.stderr.readline()
+    if not line:  # it ended without waiting: say how, for the failure message
+        line = f"(exit {proc.wait(timeout=180)}: {proc.stdout.read() if proc.stdout else ''})"
     assert line.startswith(f"charts: waiting for pid {holder} (") and line.endswith("...\n"), line
     return line
 
@@ -119,9 +141,10 @@ def _waiting_line(proc: subprocess.Popen[str], holder: int) -> str:
 def _one_after_the_other(project: Path, first: list[str], second: list[str]) -> list[tuple[int, str]]:
     """Run ``first``; once it holds the lock, run ``second`` and see it wait for ``first`` (its waiting
     line names first's pid): the two overlap for certain, and the order is known (no sleeps)."""
+    b = _ready(project, *second)
     a = _popen(project, *first)
     _holding(project / "charts", a)
-    b = _popen(project, *second)
+    _go(b)
     _waiting_line(b, a.pid)
     return _finish([a, b])
 
@@ -151,9 +174,10 @@ def test_files_saved_into_charts_env_while_a_writer_holds_the_lock_are_kept(proj
     `release set` holds the lock (synthesising, staging or swapping) is in charts/prod/ afterwards."""
     prod = project_copy / "charts" / "prod"
     (prod / "RUNBOOK.md").write_text("v1\n")
+    b = _ready(project_copy, "synth", "--env", "dev")
     a = _popen(project_copy, "release", "set", "trip-service", "--env", "prod", "--tag", "v9.0.2")
     _holding(project_copy / "charts", a)
-    b = _popen(project_copy, "synth", "--env", "dev")
+    _go(b)
     _waiting_line(b, a.pid)  # a holds the lock: from here until it ends, a is reading, staging or swapping
     saved = 0
     while a.poll() is None or saved < 3:
