@@ -48,8 +48,8 @@ def test_parse_and_look_up_releases(tmp_path):
     assert rel.services["web"] == r.Release("v1.0.0") and rel.release("api") == r.Release("v2.0.0", DIGEST)
     assert rel.tag("web") == "v1.0.0" and rel.digest("web") == "" and rel.digest("api") == DIGEST
     assert error(rel.release, "db") == ("overlays/prod/releases.yaml:services: invalid value 'db'; "
-                                        "allowed: a service listed in the file (web, api); a new service gets its first release with "
-                                        "`tripgen release set db --env prod --tag TAG`")
+                                        "allowed: a service listed in the file (web, api); "
+                                        "a new service gets its first release with `tripgen release set db --env prod --tag TAG`")
     assert error(rel.tag, "db").startswith("overlays/prod/releases.yaml:services: invalid value 'db'")
     assert r._display(Path("a/b")) == "a/b" and r._display(Path("/x/y/z/w")) == "y/z/w"
     empty_digest = r.parse_releases("services:\n  web: {tag: v1, digest: ''}\n", path)
