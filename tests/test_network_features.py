@@ -27,8 +27,9 @@ from tripgen_cdk8s.tripgen.config import ClusterNetwork, validate
 
 SERVICES = ("user-service", "trip-service", "ai-service", "location-service")
 PROD = overlays.load(ROOT, "prod")
-API_SERVER = "10.0.6.0/28"
-TELEMETRY = "10.0.5.0/24"
+API_SERVER = "10.0.1.0/24"  # the seed's private cluster: its API server endpoint in the Application Subnet
+INTERNET = "0.0.0.0/0"
+TELEMETRY_REASON = "Application Insights ingestion (appi-tripgen-prod, no private link scope)"
 
 
 def egress_blocks(policy: dict) -> dict[str, set[int]]:
@@ -54,12 +55,14 @@ def test_every_feature_a_prod_service_turns_on_has_its_egress(name):
     policy = find("prod", "NetworkPolicy", name)
     served = policy["metadata"]["annotations"][FEATURE_EGRESS].split(",")
     blocks = egress_blocks(policy)
-    assert "telemetry" in used and blocks[TELEMETRY] == {443}  # TRIPGEN.md 6.8: Application Insights
+    # TRIPGEN.md 6.8: Application Insights without a private link scope: Internet egress on 443
+    assert "telemetry" in used and blocks[INTERNET] == {443}
+    assert TELEMETRY_REASON in policy["metadata"]["annotations"][INTERNET_EGRESS]
     assert ("kubernetes-api" in used) == (name == "user-service")  # 6.7: only user-service reads the API
-    if name == "user-service":
-        assert blocks[API_SERVER] == {443}
+    if name == "user-service":  # user-service holds no Service Bus store: this rule is the API server's
+        assert blocks[API_SERVER] == {443} and "kubernetes-api" in served
     else:
-        assert API_SERVER not in blocks
+        assert "kubernetes-api" not in served
     assert {"store-postgresql", "store-redis"} <= set(used)
     assert set(used) <= set(served)
 
@@ -69,16 +72,28 @@ def test_prod_holds_the_feature_and_internet_invariants():
     assert check_feature_egress(objs) == []
     assert check_internet_egress(objs) == []
     reasons = {n: find("prod", "NetworkPolicy", n)["metadata"].get("annotations", {}).get(INTERNET_EGRESS) for n in SERVICES}
-    assert reasons == {"user-service": None, "trip-service": None, "ai-service": "HTTPS to api.openai.com",
+    assert reasons == {"user-service": TELEMETRY_REASON, "trip-service": TELEMETRY_REASON,
+                       "ai-service": f"HTTPS to api.openai.com; {TELEMETRY_REASON}",
                        "location-service": "HTTPS to maps.googleapis.com, dapi.kakao.com, apis.openapi.sk.com, "
-                                           "api.openweathermap.org, api.weatherapi.com"}
+                                           f"api.openweathermap.org, api.weatherapi.com; {TELEMETRY_REASON}"}
 
 
-def test_the_example_cidrs_are_private_ranges_outside_the_other_subnets():
-    others = [ipaddress.ip_network(c) for c in ("10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24", "10.0.4.0/24")]
-    for cidr in (PROD.cluster_network.api_server_cidrs + PROD.telemetry.egress_cidrs):
-        net = ipaddress.ip_network(cidr)
-        assert net.is_private and not any(net.overlaps(o) for o in others)
+def test_the_api_server_range_is_the_seeds_application_subnet_and_private():
+    # physical-architecture-prod 3.1.1: a private cluster with Azure CNI; its API server's private
+    # endpoint sits in the cluster's subnet, the Application Subnet (4.1.1)
+    assert PROD.cluster_network.api_server_cidrs == ("10.0.1.0/24",)
+    assert all(ipaddress.ip_network(c).is_private for c in PROD.cluster_network.api_server_cidrs)
+    assert PROD.telemetry.egress_cidrs == () and PROD.telemetry.internet_egress_reason == TELEMETRY_REASON
+
+
+@pytest.mark.parametrize("name", ("ai-service", "location-service"))
+def test_two_features_to_the_same_block_render_one_rule_and_keep_both_reasons(name):
+    policy = find("prod", "NetworkPolicy", name)
+    internet_rules = [r for r in policy["spec"]["egress"]
+                      if any((p.get("ipBlock") or {}).get("cidr") == INTERNET for p in r.get("to") or [])]
+    assert len(internet_rules) == 1  # external HTTPS and telemetry both go to the Internet on 443
+    reasons = policy["metadata"]["annotations"][INTERNET_EGRESS].split("; ")
+    assert reasons[0].startswith("HTTPS to ") and reasons[1] == TELEMETRY_REASON
 
 
 def test_dev_allows_all_so_its_features_need_no_destination():
@@ -99,7 +114,8 @@ def test_api_access_without_the_api_server_address_is_refused_naming_service_and
 
 
 def test_telemetry_without_its_egress_is_refused_naming_the_feature():
-    env = dataclasses.replace(PROD, telemetry=dataclasses.replace(PROD.telemetry, egress_cidrs=()))
+    env = dataclasses.replace(PROD, telemetry=dataclasses.replace(PROD.telemetry, egress_cidrs=(),
+                                                                    internet_egress_reason=""))
     with pytest.raises(ConfigError) as err:
         validate(env)
     assert err.value.field == "telemetry.egress_cidrs"
@@ -116,16 +132,22 @@ def test_cluster_network_values_are_checked(field, value):
     assert err.value.field.startswith(f"cluster_network.{field}")
 
 
-def test_internet_egress_for_telemetry_is_declared_with_its_reason():
-    reason = "Application Insights ingestion (no private link scope)"
-    env = dataclasses.replace(PROD, telemetry=dataclasses.replace(PROD.telemetry, egress_cidrs=(),
-                                                                    internet_egress_reason=reason))
+def test_telemetry_to_a_private_link_scope_goes_to_its_subnet_not_the_internet():
+    ampls = "10.0.5.0/24"
+    env = dataclasses.replace(PROD, telemetry=dataclasses.replace(PROD.telemetry, egress_cidrs=(ampls,),
+                                                                    internet_egress_reason=""))
     objs = [o for c in synthesize(env).helm_charts for o in c.objects]
     policy = next(o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "user-service")
-    assert egress_blocks(policy)["0.0.0.0/0"] == {443}
-    assert policy["metadata"]["annotations"][INTERNET_EGRESS] == reason
-    assert TELEMETRY not in egress_blocks(policy)
+    assert egress_blocks(policy)[ampls] == {443}
+    assert INTERNET not in egress_blocks(policy) and INTERNET_EGRESS not in policy["metadata"]["annotations"]
     assert check_invariants(objs) == []
+
+
+def test_telemetry_cidrs_and_an_internet_reason_together_are_refused():
+    env = dataclasses.replace(PROD, telemetry=dataclasses.replace(PROD.telemetry, egress_cidrs=("10.0.5.0/24",)))
+    with pytest.raises(ConfigError) as err:
+        validate(env)
+    assert err.value.field == "telemetry.internet_egress_reason"
 
 
 # ------------------------------------------------------------------------------------- the invariants

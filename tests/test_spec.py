@@ -240,17 +240,15 @@ def test_store_and_external_egress(name):
             if "ipBlock" in peer:
                 blocks[peer["ipBlock"]["cidr"]] = (tuple(p["port"] for p in rule["ports"]), peer["ipBlock"])
     expected = {c: p for c, p in STORES if name != "user-service" or c != "10.0.1.0/24"}
-    # 6.8: every service sends telemetry (egress to the ingestion endpoint, the example CIDR of the
-    # prod overlay); 6.7: user-service reads the Kubernetes API (egress to the API server's CIDR)
-    expected["10.0.5.0/24"] = (443,)
+    # 6.7: user-service reads the Kubernetes API: egress to the API server of the seed's private
+    # cluster, whose endpoint sits in the Application Subnet (it holds no Service Bus store there)
     if name == "user-service":
-        expected["10.0.6.0/28"] = (443,)
+        expected["10.0.1.0/24"] = (443,)
     assert {c: p for c, (p, _b) in blocks.items() if c != "0.0.0.0/0"} == expected
-    if name in ("ai-service", "location-service"):
-        ports, block = blocks["0.0.0.0/0"]
-        assert ports == (443,) and set(block["except"]) == {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
-    else:
-        assert "0.0.0.0/0" not in blocks
+    # 6.6 and 6.8: external HTTPS for ai-service and location-service, and Application Insights
+    # ingestion for every service (the seed has no private link scope): Internet on 443 only
+    ports, block = blocks["0.0.0.0/0"]
+    assert ports == (443,) and set(block["except"]) == {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 
 
 def test_ingress():

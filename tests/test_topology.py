@@ -141,12 +141,12 @@ def test_prod_stores_and_internet_with_cidr_and_port():
         ("10.0.2.0/24 :5432", "store_postgresql_10_0_2_0_24"), ("10.0.3.0/24 :6380", "store_redis_10_0_3_0_24"))}
     bus = {(s, "10.0.1.0/24 :443, :5671", "store_service_bus_10_0_1_0_24")
            for s in ("trip_service", "ai_service", "location_service")}
-    internet = {(s, "0.0.0.0/0 :443", "internet_https") for s in ("ai_service", "location_service")}
-    # the egress of the features the services turn on (TRIPGEN.md 6.7-6.8): telemetry for every
-    # service, the Kubernetes API for user-service (the example CIDRs of overlays/prod/config.py)
-    telemetry = {(s.replace("-", "_"), "10.0.5.0/24 :443", "store_https_endpoint_10_0_5_0_24") for s in SERVICES}
-    api = {("user_service", "10.0.6.0/28 :443", "store_https_endpoint_10_0_6_0_28")}
-    assert edges == every_db | bus | internet | telemetry | api
+    # external HTTPS (ai-service, location-service) and Application Insights telemetry (every service,
+    # no private link scope): one Internet edge each; the Kubernetes API for user-service (TRIPGEN.md
+    # 6.7-6.8), its private endpoint in the Application Subnet
+    internet = {(s.replace("-", "_"), "0.0.0.0/0 :443", "internet_https") for s in SERVICES}
+    api = {("user_service", "10.0.1.0/24 :443", "store_https_endpoint_10_0_1_0_24")}
+    assert edges == every_db | bus | internet | api
 
 
 def test_prod_scalers_are_attached_to_their_workloads():

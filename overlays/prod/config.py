@@ -118,15 +118,17 @@ config = Environment(
         dashboards=True,
     ),
     # TRIPGEN.md 9.3: Application Insights with 10 % sampling, JSON logs for Container Insights.
-    # TRIPGEN.md 6.8: egress to the ingestion endpoint, the Azure Monitor Private Link Scope's private
-    # endpoint subnet.  10.0.5.0/24 is an EXAMPLE address (the spec names none): replace it with the
-    # subnet of your AMPLS private endpoint (docs/network.md).
+    # TRIPGEN.md 6.8: egress to the ingestion endpoint.  The seed's prod (physical architecture 7.3.1,
+    # 8.1.1) gives Application Insights appi-tripgen-prod no Azure Monitor Private Link Scope, so
+    # ingestion goes to its public endpoint: Internet egress on 443, declared here with its reason.
+    # With a private link scope, set egress_cidrs to its private endpoint subnet instead (docs/network.md).
     telemetry=Telemetry(connection_string_object="appinsights-connection-string", sampling_percentage=10,
-                        egress_cidrs=("10.0.5.0/24",)),
-    # TRIPGEN.md 6.7: the API server's address, for user-service's Kubernetes API access.  10.0.6.0/28
-    # is an EXAMPLE address (the spec names none): replace it with your AKS API server's private IP
-    # or API server subnet (docs/network.md).
-    cluster_network=ClusterNetwork(api_server_cidrs=("10.0.6.0/28",), api_server_ports=(443,)),
+                        internet_egress_reason="Application Insights ingestion (appi-tripgen-prod, no private link scope)"),
+    # TRIPGEN.md 6.7: the API server's address, for user-service's Kubernetes API access.  The seed's
+    # AKS is a private cluster with Azure CNI (physical architecture 3.1.1): its API server's private
+    # endpoint is placed in the cluster's subnet, the Application Subnet 10.0.1.0/24 (section 4.1.1).
+    # Narrow it to the endpoint's private IP (/32) once it is known (docs/network.md).
+    cluster_network=ClusterNetwork(api_server_cidrs=("10.0.1.0/24",), api_server_ports=(443,)),
     # Blue-green through Argo Rollouts (DP 2.1.2, 3.2): promotion needs approval, the old stack
     # stays 30 minutes, and the preview must keep its 5xx rate below 0.5 % before promotion.
     delivery=Delivery(auto_promotion_enabled=False, scale_down_delay_seconds=1800, max_preview_error_rate="0.005"),

@@ -82,7 +82,10 @@ class ServiceNetworkPolicy(constructs.Construct):
             ingress.append({"from": [_peer(r.peer) for r in callers], "ports": _tcp(tuple(ports))})
         ingress += [{"from": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in c.ingress if isinstance(r.peer, IpBlock)]
         egress = [{"to": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in by_name(c.egress)]
-        egress += [{"to": [_peer(r.peer)], "ports": _tcp(r.ports)} for r in c.egress if isinstance(r.peer, IpBlock)]
+        for r in c.egress:  # two features going to the same block on the same ports render one rule
+            rule = {"to": [_peer(r.peer)], "ports": _tcp(r.ports)}
+            if isinstance(r.peer, IpBlock) and rule not in egress:
+                egress.append(rule)
         spec: dict[str, Any] = {"podSelector": {"matchLabels": dict(getattr(self.workload, "selector", {}))},
                                 "policyTypes": ["Ingress", "Egress"]}
         if ingress:
