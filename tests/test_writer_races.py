@@ -10,6 +10,7 @@ import contextlib
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -94,9 +95,10 @@ def _popen(project: Path, *args: str) -> subprocess.Popen[str]:
 
 
 # A second writer started only once the first holds the lock may, on a loaded machine, spend longer
-# starting Python than the first spends holding it. So the second is started first, with its imports
-# done, and let go (a line on its stdin) once the first holds the lock: it reaches the lock in
-# milliseconds, while the first holds it for the whole synthesis.
+# starting Python (and reading its inputs) than the first spends holding it. So the second is started
+# first, with its imports done, and let go (a line on its stdin) once the first holds the lock; and the
+# first is stopped (SIGSTOP) from then until the second has said it waits, so the overlap does not
+# depend on how fast either runs.
 _READY = ("import sys; sys.path.insert(0, sys.argv[1]); sys.argv = ['main.py', *sys.argv[2:]]; "
           "import tripgen_cdk8s.cli as cli, tripgen_cdk8s.lib.writer; sys.stdin.readline(); cli.main()")
 
@@ -138,14 +140,23 @@ def _waiting_line(proc: subprocess.Popen[str], holder: int) -> str:
     return line
 
 
+def _queued_behind(holder: subprocess.Popen[str], proc: subprocess.Popen[str]) -> str:
+    """Let ``proc`` go while ``holder`` (holding the lock) is stopped; its waiting line, once it waits."""
+    os.kill(holder.pid, signal.SIGSTOP)
+    try:
+        _go(proc)
+        return _waiting_line(proc, holder.pid)
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+
+
 def _one_after_the_other(project: Path, first: list[str], second: list[str]) -> list[tuple[int, str]]:
     """Run ``first``; once it holds the lock, run ``second`` and see it wait for ``first`` (its waiting
     line names first's pid): the two overlap for certain, and the order is known (no sleeps)."""
     b = _ready(project, *second)
     a = _popen(project, *first)
     _holding(project / "charts", a)
-    _go(b)
-    _waiting_line(b, a.pid)
+    _queued_behind(a, b)
     return _finish([a, b])
 
 
@@ -177,8 +188,7 @@ def test_files_saved_into_charts_env_while_a_writer_holds_the_lock_are_kept(proj
     b = _ready(project_copy, "synth", "--env", "dev")
     a = _popen(project_copy, "release", "set", "trip-service", "--env", "prod", "--tag", "v9.0.2")
     _holding(project_copy / "charts", a)
-    _go(b)
-    _waiting_line(b, a.pid)  # a holds the lock: from here until it ends, a is reading, staging or swapping
+    _queued_behind(a, b)  # a holds the lock: from here until it ends, a is reading, staging or swapping
     saved = 0
     while a.poll() is None or saved < 3:
         (prod / f"NEW-{saved}.md").write_text(f"created {saved}\n")
