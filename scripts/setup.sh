@@ -7,7 +7,9 @@
 #                              strace and chattr for the crash and read-only tests, and promtool
 #                              and amtool (Debian packages, no daemon started) for the alerting tests,
 #                              and kube-apiserver and etcd built from the Go module proxy for the
-#                              cluster tests (scripts/install-kube.sh; reused while its inputs are unchanged)
+#                              cluster tests (scripts/install-kube.sh; reused while its inputs are unchanged),
+#                              and Argo CD's controller and repo server, built the same way, with Debian's
+#                              redis-server, for the sync test (scripts/install-argocd.sh)
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,7 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-actionlint.sh
   scripts/install-prometheus-tools.sh
   scripts/install-kube.sh
+  scripts/install-argocd.sh
 else
   pip_install -e .
 fi
