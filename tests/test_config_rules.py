@@ -74,6 +74,23 @@ def window(env: Environment, **changes) -> Environment:
     return sub(env, "gitops", sync_window=R(env.gitops.sync_window, **changes))
 
 
+def mon(**changes) -> Environment:
+    return sub(PROD, "monitoring", **changes)
+
+
+def route(**changes) -> Environment:
+    assert PROD.monitoring is not None and PROD.monitoring.alert_routing is not None
+    return R(PROD, monitoring=R(PROD.monitoring, alert_routing=R(PROD.monitoring.alert_routing, **changes)))
+
+
+def tel(**changes) -> Environment:
+    return sub(PROD, "telemetry", **changes)
+
+
+def net(**changes) -> Environment:
+    return sub(PROD, "cluster_network", **changes)
+
+
 def error_of(env: Environment) -> str:
     with pytest.raises(ConfigError) as err:
         validate(env)
@@ -1130,6 +1147,206 @@ CASES: list[tuple[str, Callable[[], Environment], str]] = [
         lambda: scaling(PROD, "ai-service", message_count=100_001),
         f"{A}.scaling.message_count: invalid value 100001; {INT.format(1, 100_000)}",
     ),
+    # ---- observability and the egress of features (TRIPGEN.md 6.7-6.8, 9.1-9.3)
+    (
+        'runbook-url-scheme',
+        lambda: mon(runbook_base_url="ftp://runbooks.example.com/x"),
+        "monitoring.runbook_base_url: invalid value 'ftp://runbooks.example.com/x'; allowed: an http(s) "
+        "URL without '{' or '}' (the alert annotations are Prometheus templates)",
+    ),
+    (
+        'runbook-url-template',
+        lambda: mon(runbook_base_url='https://x.example.com/{{ "up" | query }}'),
+        'monitoring.runbook_base_url: invalid value \'https://x.example.com/{{ "up" | query }}\'; allowed: '
+        "an http(s) URL without '{' or '}' (the alert annotations are Prometheus templates)",
+    ),
+    (
+        'runbook-url-space',
+        lambda: mon(runbook_base_url="https://x.example.com/a b"),
+        "monitoring.runbook_base_url: invalid value 'https://x.example.com/a b'; allowed: an http(s) URL "
+        "without '{' or '}' (the alert annotations are Prometheus templates)",
+    ),
+    (
+        'grafana-uid',
+        lambda: mon(grafana_datasource_uid="prom uid"),
+        "monitoring.grafana_datasource_uid: invalid value 'prom uid'; allowed: a Grafana data source UID",
+    ),
+    (
+        'grafana-uid-41',
+        lambda: mon(grafana_datasource_uid="p" * 41),
+        "monitoring.grafana_datasource_uid: invalid value 'ppppppppppppppppppppppppppppppppppppppppp'; "
+        'allowed: a Grafana data source UID',
+    ),
+    (
+        'routing-name',
+        lambda: route(name="Routing"),
+        "monitoring.alert_routing.name: invalid value 'Routing'; allowed: a DNS label",
+    ),
+    (
+        'routing-secret',
+        lambda: route(receivers_secret="alert_receivers"),
+        "monitoring.alert_routing.receivers_secret: invalid value 'alert_receivers'; allowed: a DNS label",
+    ),
+    (
+        'routing-pd-receiver',
+        lambda: route(pagerduty_receiver="PagerDuty"),
+        "monitoring.alert_routing.pagerduty_receiver: invalid value 'PagerDuty'; allowed: a DNS label",
+    ),
+    (
+        'routing-teams-receiver',
+        lambda: route(teams_receiver="teams.x"),
+        "monitoring.alert_routing.teams_receiver: invalid value 'teams.x'; allowed: a DNS label",
+    ),
+    (
+        'routing-pd-key',
+        lambda: route(pagerduty_key="routing key"),
+        "monitoring.alert_routing.pagerduty_key: invalid value 'routing key'; allowed: a Secret key",
+    ),
+    (
+        'routing-teams-key',
+        lambda: route(teams_key=""),
+        "monitoring.alert_routing.teams_key: invalid value ''; allowed: a Secret key",
+    ),
+    (
+        'routing-same-receivers',
+        lambda: route(teams_receiver=PROD.monitoring.alert_routing.pagerduty_receiver),
+        "monitoring.alert_routing.teams_receiver: invalid value 'pagerduty-critical'; allowed: a name other than the PagerDuty one",
+    ),
+    (
+        'routing-wait--1',
+        lambda: route(group_wait_seconds=-1),
+        'monitoring.alert_routing.group_wait_seconds: invalid value -1; allowed: an integer from 0 to 3600',
+    ),
+    (
+        'routing-wait-3601',
+        lambda: route(group_wait_seconds=3601),
+        'monitoring.alert_routing.group_wait_seconds: invalid value 3601; allowed: an integer from 0 to 3600',
+    ),
+    (
+        'routing-interval-0',
+        lambda: route(group_interval_seconds=0),
+        'monitoring.alert_routing.group_interval_seconds: invalid value 0; allowed: an integer from 1 to 604800',
+    ),
+    (
+        'routing-critical-big',
+        lambda: route(critical_repeat_seconds=7 * 86400 + 1),
+        'monitoring.alert_routing.critical_repeat_seconds: invalid value 604801; allowed: an integer from 1 to 604800',
+    ),
+    (
+        'routing-warning-0',
+        lambda: route(warning_repeat_seconds=0),
+        'monitoring.alert_routing.warning_repeat_seconds: invalid value 0; allowed: an integer from 1 to 604800',
+    ),
+    (
+        'telemetry-object',
+        lambda: tel(connection_string_object="appinsights_connection"),
+        "telemetry.connection_string_object: invalid value 'appinsights_connection'; allowed: a Key "
+        'Vault object name (letters, digits, hyphens)',
+    ),
+    (
+        'telemetry-sampling-0',
+        lambda: tel(sampling_percentage=0),
+        'telemetry.sampling_percentage: invalid value 0; allowed: an integer from 1 to 100',
+    ),
+    (
+        'telemetry-sampling-101',
+        lambda: tel(sampling_percentage=101),
+        'telemetry.sampling_percentage: invalid value 101; allowed: an integer from 1 to 100',
+    ),
+    (
+        'telemetry-log-format',
+        lambda: tel(log_format="json"),
+        "telemetry.log_format: invalid value 'json'; allowed: ecs, logstash, gelf",
+    ),
+    (
+        'telemetry-cidrs-and-reason',
+        lambda: tel(egress_cidrs=("10.0.5.0/24",)),
+        "telemetry.internet_egress_reason: invalid value 'Application Insights ingestion "
+        "(appi-tripgen-prod, no private link scope)'; allowed: empty when egress_cidrs names the "
+        'ingestion endpoint (one destination for telemetry)',
+    ),
+    (
+        'telemetry-cidr-internet',
+        lambda: tel(egress_cidrs=("0.0.0.0/0",), internet_egress_reason=""),
+        "telemetry.egress_cidrs[0]: invalid value '0.0.0.0/0'; allowed: an address block narrower than "
+        'the Internet (declare Internet egress with its reason instead)',
+    ),
+    (
+        'telemetry-cidr-bad',
+        lambda: tel(egress_cidrs=("10.0.5.1/24",), internet_egress_reason=""),
+        "telemetry.egress_cidrs[0]: invalid value '10.0.5.1/24'; allowed: an IPv4 network in CIDR notation such as 10.0.2.0/24",
+    ),
+    (
+        'telemetry-cidrs-list',
+        lambda: tel(egress_cidrs=["10.0.5.0/24"], internet_egress_reason=""),
+        "telemetry.egress_cidrs: invalid value ['10.0.5.0/24']; allowed: a tuple of CIDRs",
+    ),
+    (
+        'telemetry-ports-empty',
+        lambda: tel(egress_ports=()),
+        'telemetry.egress_ports: invalid value (); allowed: a tuple of at least one TCP port',
+    ),
+    (
+        'telemetry-port-0',
+        lambda: tel(egress_ports=(443, 0)),
+        'telemetry.egress_ports[1]: invalid value 0; allowed: an integer from 1 to 65535',
+    ),
+    (
+        'telemetry-no-egress',
+        lambda: tel(internet_egress_reason=""),
+        'telemetry.egress_cidrs: invalid value (); allowed with network_policy default-deny: the egress '
+        'of the feature telemetry of user-service, trip-service, ai-service, location-service: the '
+        "ingestion endpoint's CIDRs (egress_cidrs) or Internet egress with a reason "
+        '(internet_egress_reason)',
+    ),
+    (
+        'telemetry-blank-reason',
+        lambda: tel(internet_egress_reason="  "),
+        'telemetry.egress_cidrs: invalid value (); allowed with network_policy default-deny: the egress '
+        'of the feature telemetry of user-service, trip-service, ai-service, location-service: the '
+        "ingestion endpoint's CIDRs (egress_cidrs) or Internet egress with a reason "
+        '(internet_egress_reason)',
+    ),
+    (
+        'api-server-internet',
+        lambda: net(api_server_cidrs=("0.0.0.0/0",)),
+        "cluster_network.api_server_cidrs[0]: invalid value '0.0.0.0/0'; allowed: an address block "
+        'narrower than the Internet (declare Internet egress with its reason instead)',
+    ),
+    (
+        'api-server-second-bad',
+        lambda: net(api_server_cidrs=("10.0.1.0/24", "10.0.6.1/28")),
+        "cluster_network.api_server_cidrs[1]: invalid value '10.0.6.1/28'; allowed: an IPv4 network in "
+        'CIDR notation such as 10.0.2.0/24',
+    ),
+    (
+        'api-server-list',
+        lambda: net(api_server_cidrs=["10.0.1.0/24"]),
+        "cluster_network.api_server_cidrs: invalid value ['10.0.1.0/24']; allowed: a tuple of CIDRs",
+    ),
+    (
+        'api-server-ports-empty',
+        lambda: net(api_server_ports=()),
+        'cluster_network.api_server_ports: invalid value (); allowed: a tuple of at least one TCP port',
+    ),
+    (
+        'api-server-ports-list',
+        lambda: net(api_server_ports=[443]),
+        'cluster_network.api_server_ports: invalid value [443]; allowed: a tuple of at least one TCP port',
+    ),
+    (
+        'api-server-port-65536',
+        lambda: net(api_server_ports=(65536,)),
+        'cluster_network.api_server_ports[0]: invalid value 65536; allowed: an integer from 1 to 65535',
+    ),
+    (
+        'api-access-without-api-server',
+        lambda: net(api_server_cidrs=()),
+        'services.user-service.kubernetes_api_access: invalid value True; allowed with network_policy '
+        "default-deny: the egress of user-service's feature kubernetes-api, "
+        "cluster_network.api_server_cidrs (the API server's address); without it the default deny blocks "
+        'the API',
+    ),
 ]
 
 
@@ -1270,6 +1487,16 @@ VALID: list[tuple[str, Callable[[], Environment]]] = [
         ),
     ),
     ("no-calls-no-egress", lambda: svc(PROD, "ai-service", calls=(), external_egress=())),
+    ('telemetry-private-link', lambda: tel(egress_cidrs=("10.0.5.0/24",), internet_egress_reason="")),
+    ('telemetry-ports-bounds', lambda: tel(egress_ports=(1, 65535))),
+    ('api-server-ports-bounds', lambda: net(api_server_ports=(1, 65535))),
+    ('api-server-two-blocks', lambda: net(api_server_cidrs=("10.0.1.0/24", "10.0.6.0/28"))),
+    ('grafana-uid-40', lambda: mon(grafana_datasource_uid="p" * 40)),
+    ('routing-wait-0-3600', lambda: route(group_wait_seconds=0, group_interval_seconds=7 * 86400)),
+    ('telemetry-sampling-1-100', lambda: tel(sampling_percentage=1)),
+    ('telemetry-sampling-100', lambda: tel(sampling_percentage=100)),
+    ('dev-allow-all-needs-no-api-server', lambda: sub(DEV, "cluster_network", api_server_cidrs=())),
+    ('no-monitoring-no-telemetry-egress', lambda: R(tel(internet_egress_reason=""), monitoring=None)),
 ]
 
 
