@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh checkout: the project venv (.venv) with tripgen-cdk8s installed editable.
-#   scripts/setup.sh        -> what `python main.py synth` needs
+#   scripts/setup.sh        -> what `python main.py synth` needs (the venv, and the pinned helm
+#                              binary .tools/bin/helm: synth renders the snapshots with it)
 #   scripts/setup.sh test   -> also the test dependencies, the pinned helm binary (.tools/bin/helm)
 #                              checkov in its own venv (.venv-checkov) and mermaid-cli with
 #                              Debian chromium (.tools/mermaid) for the diagram tests, Debian's
@@ -36,4 +37,5 @@ if [[ "${1:-}" == "test" ]]; then
   scripts/install-argocd.sh
 else
   pip_install -e .
+  scripts/install-helm.sh
 fi
